@@ -1,0 +1,110 @@
+"""Opening the store: URL validation, SQLite pragmas, one-line errors for what can go wrong."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, make_url
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+from kitsu_ingest.errors import ConfigError, StoreError
+
+__all__ = ["describe_url", "make_engine", "parse_database_url"]
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-65536",  # 64 MiB
+    "PRAGMA mmap_size=268435456",  # 256 MiB
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def parse_database_url(url: str) -> URL:
+    """Validate a DATABASE_URL; PostgreSQL URLs without a driver get psycopg (version 3)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ConfigError(
+            f"DATABASE_URL {url!r} is not a database URL; "
+            "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/dbname"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        elif parsed.drivername != "postgresql+psycopg":
+            raise ConfigError(
+                f"unsupported PostgreSQL driver {parsed.drivername!r}: use postgresql+psycopg://..."
+            )
+    elif backend != "sqlite":
+        raise ConfigError(
+            f"unsupported database scheme {parsed.drivername!r} in DATABASE_URL: "
+            "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/dbname"
+        )
+    return parsed
+
+
+def describe_url(url: URL | str) -> str:
+    """The URL with any password masked, fit for messages."""
+    parsed = url if isinstance(url, URL) else make_url(url)
+    return parsed.render_as_string(hide_password=True)
+
+
+def _prepare_sqlite_path(url: URL) -> None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    folder = Path(database).expanduser().resolve().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the database folder {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise StoreError(
+            f"the database folder {folder} is not writable; "
+            "choose another DATABASE_URL or fix its permissions"
+        )
+    if Path(database).exists() and not os.access(database, os.W_OK):
+        raise StoreError(f"the database file {database} is read-only")
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in _SQLITE_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def make_engine(url: str | URL, *, check: bool = True) -> Engine:
+    """Create an engine for `url` and (with `check`) prove that it connects.
+
+    SQLite gets WAL, synchronous=NORMAL and a 30 s busy timeout; its folder is created.
+    Raises ConfigError for a malformed or unsupported URL, StoreError when it cannot connect.
+    """
+    parsed = url if isinstance(url, URL) else parse_database_url(url)
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        _prepare_sqlite_path(parsed)
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["pool_pre_ping"] = True
+        kwargs["connect_args"] = {"connect_timeout": 10}
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise ConfigError(f"cannot use DATABASE_URL {describe_url(parsed)}: {exc}") from None
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+    if check:
+        try:
+            with engine.connect():
+                pass
+        except DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StoreError(f"cannot open the database {describe_url(parsed)}: {reason}") from None
+    return engine

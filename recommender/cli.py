@@ -1,0 +1,24 @@
+"""`recommend`: train, evaluate and query ALS recommenders."""
+
+from __future__ import annotations
+
+import click
+
+from kitsu_ingest.clikit import LazyGroup
+from recommender import __version__
+
+__all__ = ["main"]
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands={},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="recommend")
+def main() -> None:
+    """Train ALS recommenders on implicit feedback and ask them for anime.
+
+    Interactions come from the kitsu-ingest store (DATABASE_URL) or from a CSV/Parquet file;
+    models are saved under MODEL_DIR (default ./models).
+    """
