@@ -1,0 +1,342 @@
+"""A deterministic, lazily generated population of Kitsu users, libraries and favourites.
+
+Generative model (everything about user `u` is drawn from `numpy.random.default_rng((seed, u))`, so a
+user is the same whatever `--users` says and whichever order users are asked for):
+
+- Each anime belongs to one of `N_TASTES` taste groups (its first category). Each user has a taste
+  vector theta ~ Dirichlet(0.12): one to three groups dominate.
+- Library length: 30% empty, 25% casual (geometric, 1 to ~15), 45% active (log-normal fitted on the
+  MAL lists: median ~310, sd of log 1.29, capped at 4,000).
+- Each entry picks its anime from a mixture: with probability 0.15 "mainstream" (proportional to
+  userCount^0.85 over the whole catalogue), else a taste group from theta and an anime in it,
+  proportional to userCount^0.85. No anime twice. NSFW anime only for the 10% of users who opted in.
+- Status mix per user ~ Dirichlet(2.2 * MAL mix); off-taste completions turn into drops 12% of the time.
+  Ratings (2..20) for a per-user share of non-planned entries, higher on-taste, lower when dropped.
+- Favourites: half of users with a library favourite some anime, chosen among their watched entries by
+  the anime's real favourite rate, rating and taste; plus a few manga, characters and people.
+- 8% of ids are deleted (404). User 70211 always exists and is a heavy user (650 entries, 36 anime
+  favourites), as in the original study; with `users < 70211` it is the one id beyond the dense range.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import numpy as np
+
+from kitsu_ingest.emulator.catalogue import N_TASTES, Catalogue, load_calibration
+
+__all__ = [
+    "ENTRY_STRIDE", "FAVORITE_STRIDE", "FAVORITE_TYPES", "HEAVY_USER", "STATUSES", "Favorite",
+    "Library", "Population", "User",
+]
+
+STATUSES = ("completed", "planned", "current", "on_hold", "dropped")
+FAVORITE_TYPES = ("Anime", "Manga", "Character", "Person")
+ENTRY_STRIDE = 5000
+"""Library entry ids are `user_id * ENTRY_STRIDE + k` (k = 1.. in creation order)."""
+FAVORITE_STRIDE = 100
+"""Favourite ids are `user_id * FAVORITE_STRIDE + k`."""
+HEAVY_USER = 70211
+NOW = datetime(2021, 11, 30, tzinfo=UTC).timestamp()
+_START = datetime(2013, 3, 1, tzinfo=UTC).timestamp()
+_DELETED_PER_MILLE = 80
+_MAINSTREAM = 0.15
+_MAX_LENGTH = 4000
+_POP_EXPONENT = 0.85
+_ITEM_ID_RANGE = {"Manga": 60_000, "Character": 200_000, "Person": 40_000}
+_NAME_A = ("Neko", "Kuro", "Shiro", "Aki", "Yuki", "Hiro", "Ren", "Kai", "Mika", "Sora", "Luna", "Rin",
+           "Taka", "Zero", "Nova", "Echo")
+_NAME_B = ("chan", "kun", "fan", "otaku", "senpai", "ninja", "fox", "wolf", "blade", "star", "moon",
+           "dream", "", "x", "san", "ko")
+
+
+@dataclass(frozen=True, eq=False)
+class Library:
+    """All of a user's anime entries (private ones too), as columns in id order. NaN dates are null."""
+
+    ids: np.ndarray
+    anime: np.ndarray
+    status: np.ndarray
+    progress: np.ndarray
+    rating: np.ndarray
+    created: np.ndarray
+    updated: np.ndarray
+    started: np.ndarray
+    finished: np.ndarray
+    progressed: np.ndarray
+    private: np.ndarray
+    reconsume_count: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
+class Favorite:
+    id: int
+    item_type: str
+    item_id: int
+    rank: int
+    created: float
+
+
+@dataclass(frozen=True, eq=False)
+class User:
+    """One user's profile, library and favourites."""
+
+    id: int
+    name: str
+    slug: str | None
+    created: float
+    updated: float
+    taste: np.ndarray
+    nsfw_ok: bool
+    library: Library
+    favorites: tuple[Favorite, ...]
+    counters: dict[str, int]
+    profile: dict[str, str | None]
+
+    @property
+    def taste_group(self) -> int:
+        return int(np.argmax(self.taste))
+
+    @property
+    def visible(self) -> np.ndarray:
+        """Mask of the entries anonymous callers see (not private)."""
+        return ~self.library.private
+
+
+def _mix(x: np.ndarray | int, seed: int) -> np.ndarray:
+    """A vectorised 64-bit hash (splitmix64) of ids under a seed."""
+    with np.errstate(over="ignore"):
+        z = np.asarray(x, dtype=np.uint64) + np.uint64(seed % 2**32) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def user_name(uid: int, seed: int) -> str:
+    """A user's (not unique) display name."""
+    h = int(_mix(uid, seed + 1))
+    digits = str(h >> 40 & 1023) if h >> 20 & 1 else ""
+    return f"{_NAME_A[h & 15]}{_NAME_B[h >> 4 & 15]}{digits}"
+
+
+class Population:
+    """`users` existing users over ids 1.. with gaps, each generated on demand from (seed, id)."""
+
+    def __init__(self, users: int, seed: int, catalogue: Catalogue | None = None,
+                 cache_size: int = 2048) -> None:
+        if users < 1:
+            raise ValueError("a population needs at least one user")
+        self.seed, self.size = seed, users
+        self.catalogue = catalogue or Catalogue.default()
+        self.user_ids = self._existing_ids(users, seed)
+        cat = self.catalogue
+        self._order = np.argsort(cat.taste, kind="stable")
+        weights = cat.user_count[self._order].astype(np.float64) ** _POP_EXPONENT
+        self._cum = np.cumsum(weights)
+        bounds = np.searchsorted(cat.taste[self._order], np.arange(N_TASTES + 1))
+        self._group_lo = np.concatenate([[0.0], self._cum])[bounds[:-1]]
+        self._group_sum = np.concatenate([[0.0], self._cum])[bounds[1:]] - self._group_lo
+        self._log_w = np.log(cat.user_count.astype(np.float64)) * _POP_EXPONENT
+        self._fav_rate = (cat.favorites_count + 1) / (cat.user_count + 20)
+        self._cal = load_calibration()["libraries"]
+        self.user = lru_cache(maxsize=cache_size)(self._generate)
+        self._names: dict[str, list[int]] | None = None
+
+    @staticmethod
+    def _existing_ids(users: int, seed: int) -> np.ndarray:
+        span = int(users * 1000 / (1000 - _DELETED_PER_MILLE)) + 200
+        while True:
+            ids = np.arange(1, span + 1, dtype=np.int64)
+            ids = ids[(_mix(ids, seed) % np.uint64(1000) >= _DELETED_PER_MILLE) | (ids == HEAVY_USER)]
+            if len(ids) >= users:
+                break
+            span *= 2
+        ids = ids[:users]
+        if HEAVY_USER not in ids:
+            ids[-1] = HEAVY_USER
+        return ids
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+    def exists(self, uid: int) -> bool:
+        i = bisect.bisect_left(self.user_ids, uid)
+        return i < len(self.user_ids) and int(self.user_ids[i]) == uid
+
+    def get(self, uid: int) -> User | None:
+        """The user with this id, or None if it does not exist (deleted or out of range)."""
+        return self.user(int(uid)) if self.exists(int(uid)) else None
+
+    def _name_index(self) -> dict[str, list[int]]:
+        """Name -> user ids, built on first use (about 1 s per million users)."""
+        if self._names is None:
+            names: dict[str, list[int]] = {}
+            for uid in self.user_ids.tolist():
+                names.setdefault(user_name(uid, self.seed), []).append(uid)
+            self._names = names
+        return self._names
+
+    def users_named(self, name: str) -> list[int]:
+        """Ids of users with exactly this (not unique) name."""
+        return self._name_index().get(name, [])
+
+    def users_matching(self, text: str) -> list[int]:
+        """Ids of users whose name contains `text`, ignoring case (`filter[query]`)."""
+        needle = text.lower()
+        return [u for name, ids in self._name_index().items() if needle in name.lower() for u in ids]
+
+    # -- generation ---------------------------------------------------------------------------
+
+    def _generate(self, uid: int) -> User:
+        rng = np.random.default_rng((self.seed, uid))
+        taste = rng.dirichlet(np.full(N_TASTES, 0.12))
+        nsfw_ok = bool(rng.random() < 0.10)
+        created = _START + (NOW - 60 * 86400 - _START) * min(uid / 1_250_000, 1.0) ** 0.8
+        created = round(created + rng.uniform(0, 86400), 3)
+        length = self._length(rng, uid)
+        library = self._library(rng, uid, length, taste, nsfw_ok, created)
+        favorites = self._favorites(rng, uid, library, taste, created)
+        name = user_name(uid, self.seed)
+        updated = float(np.nanmax(library.updated)) if len(library) else created + 3600.0
+        return User(
+            id=uid, name=name, slug=f"{name.lower()}-{uid}" if rng.random() < 0.25 else None,
+            created=created, updated=round(max(updated, created), 3), taste=taste, nsfw_ok=nsfw_ok,
+            library=library, favorites=favorites,
+            counters=self._counters(rng, library, favorites), profile=_profile(rng),
+        )
+
+    def _length(self, rng: np.random.Generator, uid: int) -> int:
+        if uid == HEAVY_USER:
+            return 650
+        kind = rng.random()
+        if kind < 0.30:
+            return 0
+        if kind < 0.55:
+            return int(min(rng.geometric(0.25), 15))
+        mu, sd = self._cal["active_length_log_mean"], self._cal["active_length_log_sd"]
+        return int(min(max(rng.lognormal(mu - 0.3, sd), 16), _MAX_LENGTH))
+
+    def _pick(self, rng: np.random.Generator, n: int, taste: np.ndarray, nsfw_ok: bool) -> np.ndarray:
+        """n distinct anime from the taste/popularity mixture."""
+        cat, picked = self.catalogue, np.empty(0, dtype=np.int64)
+        for _ in range(6):
+            need = n - len(picked)
+            if need <= 0:
+                break
+            m = int(need * 1.6) + 8
+            groups = rng.choice(N_TASTES, size=m, p=taste)
+            mainstream = rng.random(m) < _MAINSTREAM
+            lo = np.where(mainstream, 0.0, self._group_lo[groups])
+            span = np.where(mainstream, self._cum[-1], self._group_sum[groups])
+            pos = np.searchsorted(self._cum, lo + rng.random(m) * span, side="right")
+            draws = self._order[np.minimum(pos, len(self._cum) - 1)]
+            if not nsfw_ok:
+                draws = draws[~cat.nsfw[draws]]
+            merged = np.concatenate([picked, draws])
+            _, first = np.unique(merged, return_index=True)
+            picked = merged[np.sort(first)]
+        if len(picked) < n:  # very long libraries: exact weighted sampling without replacement
+            w = _MAINSTREAM * np.exp(self._log_w) / self._cum[-1] + (1 - _MAINSTREAM) * (
+                taste[cat.taste] * np.exp(self._log_w) / self._group_sum[cat.taste])
+            keys = np.log(w + 1e-300) + rng.gumbel(size=len(w))
+            if not nsfw_ok:
+                keys[cat.nsfw] = -np.inf
+            n = min(n, int(np.isfinite(keys).sum()))
+            picked = np.argsort(-keys)[:n]
+            picked = picked[rng.permutation(len(picked))]
+        return picked[:n].astype(np.int32)
+
+    def _library(self, rng: np.random.Generator, uid: int, n: int, taste: np.ndarray,
+                 nsfw_ok: bool, user_created: float) -> Library:
+        cat, cal = self.catalogue, self._cal
+        anime = self._pick(rng, n, taste, nsfw_ok)
+        n = len(anime)
+        mix = np.array([cal["status_mix"][s] for s in STATUSES]) * cal["status_concentration"]
+        status = rng.choice(5, size=n, p=rng.dirichlet(mix)).astype(np.int8)
+        on_taste = taste[cat.taste[anime]] >= 0.05
+        status[(status == 0) & ~on_taste & (rng.random(n) < 0.12)] = 4
+        eps = cat.episode_count[anime]
+        frac = rng.random(n)
+        progress = np.select(
+            [status == 0, status == 1, status == 4],
+            [eps, 0, np.maximum(1, (frac * eps / 2).astype(np.int32))],
+            np.minimum(np.maximum(1, (frac * eps).astype(np.int32)), np.maximum(eps - 1, 1)),
+        ).astype(np.int32)
+        rated = (rng.random(n) < rng.beta(1.2, 1.5)) & (status != 1)
+        score = rng.normal(14.0, 1.5) + 2.0 * on_taste - 1.0 + rng.normal(0, 2.6, n) - 3.0 * (status == 4)
+        rating = np.where(rated, np.clip(np.rint(score), 2, 20), 0).astype(np.int8)
+        created = np.sort(user_created + (NOW - user_created) * rng.beta(1.0, 1.5, n))
+        updated = created + (NOW - created) * rng.random(n) ** 4
+        created, updated = np.round(created, 3), np.round(updated, 3)
+        nan = np.full(n, np.nan)
+        started = np.where((status != 1) & (rng.random(n) < 0.6), created, nan)
+        finished = np.where((status == 0) & (rng.random(n) < 0.8), updated, nan)
+        private = rng.random(n) < (0.3 if rng.random() < 0.05 else 0.0)
+        return Library(
+            ids=uid * ENTRY_STRIDE + np.arange(1, n + 1, dtype=np.int64), anime=anime, status=status,
+            progress=progress, rating=rating, created=created, updated=updated, started=started,
+            finished=finished, progressed=np.where(progress > 0, updated, nan), private=private,
+            reconsume_count=((status == 0) & (rng.random(n) < 0.03)).astype(np.int16),
+        )
+
+    def _favorites(self, rng: np.random.Generator, uid: int, lib: Library, taste: np.ndarray,
+                   user_created: float) -> tuple[Favorite, ...]:
+        cat = self.catalogue
+        watched = np.flatnonzero(np.isin(lib.status, (0, 2, 3)) & ~cat.nsfw[lib.anime])
+        if uid == HEAVY_USER:
+            n_anime = 36
+        elif len(watched) == 0 or rng.random() < 0.5:
+            n_anime = 0
+        else:
+            n_anime = int(rng.poisson(rng.gamma(0.8) * len(watched) ** 0.55))
+        n_anime = min(n_anime, len(watched), 60)
+        a = lib.anime[watched]
+        w = self._fav_rate[a] * (1 + lib.rating[watched] / 4) * (1 + 3 * taste[cat.taste[a]])
+        keys = np.log(w) + rng.gumbel(size=len(w))
+        items: list[tuple[str, int]] = [("Anime", int(cat.ids[i])) for i in a[np.argsort(-keys)[:n_anime]]]
+        for kind, share in (("Manga", 0.25), ("Character", 0.5), ("Person", 0.1)):
+            k = min(int(rng.poisson(share * n_anime)), FAVORITE_STRIDE - 1 - len(items))
+            ids = rng.choice(_ITEM_ID_RANGE[kind], size=k, replace=False) + 1
+            items += [(kind, int(i)) for i in ids]
+        order = rng.permutation(len(items))
+        when = np.sort(user_created + (NOW - user_created) * rng.random(len(items)))
+        ranks: dict[str, int] = {}
+        favs = []
+        for k, j in enumerate(order):
+            kind, item = items[j]
+            ranks[kind] = ranks.get(kind, -1) + 1
+            favs.append(Favorite(uid * FAVORITE_STRIDE + k + 1, kind, item, ranks[kind],
+                                 round(float(when[k]), 3)))
+        return tuple(favs)
+
+    def _counters(self, rng: np.random.Generator, lib: Library, favs: tuple[Favorite, ...]
+                  ) -> dict[str, int]:
+        n = len(lib)
+        minutes = int((lib.progress * self.catalogue.episode_length[lib.anime]).sum())
+        social = rng.lognormal(np.log(1 + n / 20), 1.0, 8).astype(np.int64)
+        return {
+            "followersCount": int(social[0]), "followingCount": int(social[1]),
+            "commentsCount": int(social[2]), "likesGivenCount": int(social[3]),
+            "likesReceivedCount": int(social[4]), "postsCount": int(social[5]),
+            "reviewsCount": int(social[6] // 10), "mediaReactionsCount": int(social[7] // 4),
+            "ratingsCount": int((lib.rating > 0).sum()), "favoritesCount": len(favs),
+            "lifeSpentOnAnime": minutes,
+        }
+
+
+def _profile(rng: np.random.Generator) -> dict[str, str | None]:
+    places = (None, None, None, "United States", "Brazil", "Germany", "France", "Philippines", "Japan")
+    return {
+        "location": places[int(rng.integers(len(places)))],
+        "gender": (None, "male", "female", "secret")[int(rng.integers(4))],
+        "birthday": None if rng.random() < 0.7 else f"{rng.integers(1975, 2006)}-0{rng.integers(1, 10)}-1{rng.integers(0, 10)}",
+        "about": None if rng.random() < 0.6 else "Anime fan.",
+        "waifuOrHusbando": (None, "Waifu", "Husbando")[int(rng.integers(3))],
+    }
