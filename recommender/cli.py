@@ -12,7 +12,11 @@ __all__ = ["main"]
 
 @click.group(
     cls=LazyGroup,
-    lazy_commands={},
+    lazy_commands={
+        "train": "recommender.train_cli:train",
+        "models": "recommender.train_cli:models",
+        "evaluate": "recommender.train_cli:evaluate",
+    },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, prog_name="recommend")

@@ -1,0 +1,30 @@
+"""The exceptions the recommender raises on purpose.
+
+    KitsuIngestError (kitsu_ingest.errors)   the CLIs print its message in one line and exit 2
+    └── RecommenderError                     anything about recommender input the user can fix
+        ├── DataError                        interactions missing, empty, too few to split
+        ├── ConfigFileError                  an invalid weights or grid file
+        └── ModelNotFoundError               no saved model under the model directory
+"""
+
+from __future__ import annotations
+
+from kitsu_ingest.errors import KitsuIngestError
+
+__all__ = ["ConfigFileError", "DataError", "ModelNotFoundError", "RecommenderError"]
+
+
+class RecommenderError(KitsuIngestError):
+    """An error with a message fit to show the user as it is."""
+
+
+class DataError(RecommenderError):
+    """The interactions cannot be used (missing columns, empty, too little to split)."""
+
+
+class ConfigFileError(RecommenderError):
+    """A weights or grid file is unreadable or invalid."""
+
+
+class ModelNotFoundError(RecommenderError):
+    """The model directory holds no such model."""
