@@ -193,6 +193,14 @@ def category(cat_id: int, base: str, keep: set[str] | None = None) -> dict[str, 
                                    None)}
 
 
+def _frequencies(ratings: int, average: float) -> dict[str, str]:
+    """Counts of ratingTwenty 2..20 (as strings, like Kitsu) peaking near the average rating."""
+    peak = average / 5
+    weights = [1.0 / (1.0 + (k - peak) ** 2) for k in range(2, 21)]
+    total = sum(weights)
+    return {str(k): str(int(ratings * w / total)) for k, w in zip(range(2, 21), weights)}
+
+
 class AnimeRenderer:
     """`anime` resource objects, serialised once per (base, anime, variant) and reused as fragments."""
 
@@ -219,8 +227,9 @@ class AnimeRenderer:
         attrs = {
             "createdAt": "2013-02-20T16:00:13.609Z", "updatedAt": "2021-11-29T10:00:00.000Z",
             "slug": slug, "synopsis": f"{title}: a {subtype} anime.", "coverImageTopOffset": 0,
-            "titles": {"en": title, "en_jp": title}, "canonicalTitle": title, "abbreviatedTitles": [],
-            "averageRating": f"{c.average_rating[idx]:.2f}", "ratingFrequencies": {},
+            "titles": {"en": title, "en_jp": title, "ja_jp": title}, "canonicalTitle": title,
+            "abbreviatedTitles": [], "averageRating": f"{c.average_rating[idx]:.2f}",
+            "ratingFrequencies": _frequencies(int(c.user_count[idx]) // 3, float(c.average_rating[idx])),
             "userCount": int(c.user_count[idx]), "favoritesCount": int(c.favorites_count[idx]),
             "startDate": str(start), "endDate": str(start + max(eps // 4, 1) * 28 * (eps > 1)),
             "nextRelease": None, "popularityRank": int(c.popularity_rank[idx]),

@@ -7,9 +7,9 @@ user is the same whatever `--users` says and whichever order users are asked for
   vector theta ~ Dirichlet(0.12): one to three groups dominate.
 - Library length: 30% empty, 25% casual (geometric, 1 to ~15), 45% active (log-normal fitted on the
   MAL lists: median ~310, sd of log 1.29, capped at 4,000).
-- Each entry picks its anime from a mixture: with probability 0.15 "mainstream" (proportional to
-  userCount^0.85 over the whole catalogue), else a taste group from theta and an anime in it,
-  proportional to userCount^0.85. No anime twice. NSFW anime only for the 10% of users who opted in.
+- Each entry picks its anime from a mixture: with probability 0.06 "mainstream" (proportional to
+  userCount^0.7 over the whole catalogue), else a taste group from theta and an anime in it,
+  proportional to userCount^0.7. No anime twice. NSFW anime only for the 10% of users who opted in.
 - Status mix per user ~ Dirichlet(2.2 * MAL mix); off-taste completions turn into drops 12% of the time.
   Ratings (2..20) for a per-user share of non-planned entries, higher on-taste, lower when dropped.
 - Favourites: half of users with a library favourite some anime, chosen among their watched entries by
@@ -44,9 +44,9 @@ HEAVY_USER = 70211
 NOW = datetime(2021, 11, 30, tzinfo=UTC).timestamp()
 _START = datetime(2013, 3, 1, tzinfo=UTC).timestamp()
 _DELETED_PER_MILLE = 80
-_MAINSTREAM = 0.15
+_MAINSTREAM = 0.06
 _MAX_LENGTH = 4000
-_POP_EXPONENT = 0.85
+_POP_EXPONENT = 0.7
 _ITEM_ID_RANGE = {"Manga": 60_000, "Character": 200_000, "Person": 40_000}
 _NAME_A = ("Neko", "Kuro", "Shiro", "Aki", "Yuki", "Hiro", "Ren", "Kai", "Mika", "Sora", "Luna", "Rin",
            "Taka", "Zero", "Nova", "Echo")
