@@ -18,8 +18,8 @@ _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA temp_store=MEMORY",
+    "PRAGMA wal_autocheckpoint=16384",  # checkpoint every 64 MiB of WAL, not every 4 MiB
     "PRAGMA cache_size=-65536",  # 64 MiB
-    "PRAGMA mmap_size=268435456",  # 256 MiB
     "PRAGMA foreign_keys=ON",
 )
 

@@ -7,21 +7,23 @@ per-row bookkeeping would cost half the throughput (measured in bench/bench_upse
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from functools import lru_cache
 from itertools import islice
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import DateTime, Table
+from sqlalchemy import DateTime, Table, select
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql.expression import Insert
 
 __all__ = ["DEFAULT_BATCH", "upsert", "upsert_statement"]
 
-DEFAULT_BATCH = 5000
+DEFAULT_BATCH = 20000
 
 Processor = Callable[[Any], Any] | None
 
@@ -39,31 +41,38 @@ def upsert_statement(table: Table, dialect_name: str, columns: Iterable[str]) ->
     return stmt.on_conflict_do_update(index_elements=keys, set_=updates)
 
 
+def _naive_utc(value: datetime | None) -> datetime | None:
+    """Aware times become naive UTC, as every time column stores them."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
 def _sqlite_time(value: datetime | None) -> str | None:
     """SQLAlchemy's SQLite DATETIME text format, from C rather than a %-format per value."""
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value.isoformat(" ", "microseconds")
+    value = _naive_utc(value)
+    return None if value is None else value.isoformat(" ", "microseconds")
 
 
 @lru_cache(maxsize=64)
 def _compiled(
     table: Table, dialect: Dialect, columns: tuple[str, ...]
-) -> tuple[str, Sequence[str] | None, tuple[Processor, ...]]:
+) -> tuple[str, tuple[str, ...], tuple[tuple[int, Processor], ...]]:
+    """SQL with positional parameters, their column order, and the converters they need."""
+    if not dialect.positional:  # psycopg's named style -> its positional one (%s)
+        dialect = type(dialect)(paramstyle="format")
     compiled = upsert_statement(table, dialect.name, columns).compile(
         dialect=dialect, column_keys=list(columns)
     )
-    order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-    processors: list[Processor] = []
-    for name in order or columns:
+    order = tuple(compiled.positiontup or ())
+    converters: list[tuple[int, Processor]] = []
+    for i, name in enumerate(order):
         column_type = table.c[name].type
-        if dialect.name == "sqlite" and isinstance(column_type, DateTime):
-            processors.append(_sqlite_time)
-        else:
-            processors.append(column_type.dialect_impl(dialect).bind_processor(dialect))
-    return str(compiled), order, tuple(processors)
+        if isinstance(column_type, DateTime):
+            converters.append((i, _sqlite_time if dialect.name == "sqlite" else _naive_utc))
+        elif (convert := column_type.dialect_impl(dialect).bind_processor(dialect)) is not None:
+            converters.append((i, convert))
+    return str(compiled), order, tuple(converters)
 
 
 def _batches(rows: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
@@ -83,7 +92,7 @@ def upsert(
 
     Rows are streamed in batches of `batch_size`, so memory stays flat however many there are.
     With an Engine each batch commits on its own; with a Connection the caller owns the
-    transaction. Within one batch the last row for a key wins. Returns the number of rows sent.
+    transaction. The last row for a key wins. Returns the number of rows sent.
     """
     if isinstance(bind, Engine):
         with bind.connect() as conn:
@@ -96,26 +105,60 @@ def upsert(
 
 
 def _upsert_batch(conn: Connection, table: Table, batch: list[Mapping[str, Any]]) -> int:
-    keys = [c.name for c in table.primary_key.columns]
-    # PostgreSQL refuses one statement that touches a row twice: keep the last row per key.
-    key_of = itemgetter(*keys)
-    unique = list({key_of(row): row for row in batch}.values())
-    columns = tuple(unique[0].keys())
-    sql, order, processors = _compiled(table, conn.dialect, columns)
-    names = order or columns
-    values_of = itemgetter(*names)
-    converters = [(i, p) for i, p in enumerate(processors) if p is not None]
-    params: list[Any] = []
-    for row in unique:
-        values = list(values_of(row)) if len(names) > 1 else [row[names[0]]]
-        for i, convert in converters:
-            values[i] = convert(values[i])
-        params.append(tuple(values) if order is not None else dict(zip(names, values)))
     if not conn.in_transaction():
         conn.begin()
+    if conn.dialect.name == "postgresql":
+        return _copy_upsert(conn, table, batch)
+    sql, order, converters = _compiled(table, conn.dialect, tuple(batch[0].keys()))
+    # executemany runs the statement once per row: a key repeated in a batch is updated twice.
     cursor = conn.connection.cursor()
     try:
-        cursor.executemany(sql, params)
+        cursor.executemany(sql, [_values(row, order, converters) for row in batch])
     finally:
         cursor.close()
     return len(batch)
+
+
+def _values(
+    row: Mapping[str, Any], order: tuple[str, ...], converters: tuple[tuple[int, Processor], ...]
+) -> list[Any]:
+    values = [row[name] for name in order]
+    for i, convert in converters:
+        values[i] = convert(values[i])  # type: ignore[misc]
+    return values
+
+
+def _copy_upsert(conn: Connection, table: Table, batch: list[Mapping[str, Any]]) -> int:
+    """PostgreSQL: COPY the batch into a temporary table, then one INSERT ... SELECT upsert."""
+    keys = [c.name for c in table.primary_key.columns]
+    # One INSERT may not touch a row twice: keep the last row per key.
+    unique = list({tuple(row[k] for k in keys): row for row in batch}.values())
+    columns = tuple(unique[0].keys())
+    merge_sql, stage = _merge_statement(table, conn.dialect, columns)
+    _, order, converters = _compiled(table, conn.dialect, columns)
+    names = ", ".join(f'"{name}"' for name in order)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(
+            f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" '
+            f'(LIKE "{table.name}") ON COMMIT DELETE ROWS'
+        )
+        cursor.execute(f'TRUNCATE "{stage}"')
+        with cursor.copy(f'COPY "{stage}" ({names}) FROM STDIN') as copy:  # type: ignore[attr-defined]
+            for row in unique:
+                copy.write_row(_values(row, order, converters))
+        cursor.execute(merge_sql)
+    finally:
+        cursor.close()
+    return len(batch)
+
+
+@lru_cache(maxsize=64)
+def _merge_statement(table: Table, dialect: Dialect, columns: tuple[str, ...]) -> tuple[str, str]:
+    stage_name = f"_stage_{table.name}"
+    stage = sa_table(stage_name, *(sa_column(name) for name in columns))
+    insert = postgresql.insert(table).from_select(list(columns), select(*stage.c))
+    keys = [c.name for c in table.primary_key.columns]
+    updates = {name: insert.excluded[name] for name in columns if name not in keys}
+    stmt = insert.on_conflict_do_update(index_elements=keys, set_=updates)
+    return str(stmt.compile(dialect=dialect)), stage_name

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from kitsu_ingest.errors import ConfigError, StoreError
+from kitsu_ingest.store import make_engine, parse_database_url
+from kitsu_ingest.store.engine import describe_url
+
+
+@pytest.mark.parametrize("url", ["nonsense", "", "mysql://u@h/db", "postgresql+psycopg2://u@h/db"])
+def test_bad_urls_are_config_errors(url: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_database_url(url)
+
+
+def test_postgres_url_gets_psycopg3() -> None:
+    assert parse_database_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+
+
+def test_password_is_masked() -> None:
+    assert "hunter2" not in describe_url("postgresql+psycopg://u:hunter2@h/db")
+
+
+def test_sqlite_creates_its_folder_and_uses_wal(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/a/b/store.db")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+    assert (tmp_path / "a" / "b").is_dir()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_folder_is_a_store_error(tmp_path: Path) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(StoreError, match="not writable"):
+            make_engine(f"sqlite:///{tmp_path}/store.db")
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_folder_that_cannot_exist_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="cannot create"):
+        make_engine(f"sqlite:///{tmp_path}/file/store.db")
+
+
+def test_unreachable_postgres_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="cannot open the database"):
+        make_engine("postgresql+psycopg://nobody@127.0.0.1:1/nothing")
