@@ -117,6 +117,8 @@ def resolve_version(model_dir: Path, version: str | None = None) -> str:
         pointer = model_dir / LATEST
         named = pointer.read_text().strip() if pointer.is_file() else ""
         return named if named in versions else versions[-1]
+    if version in versions:
+        return version
     matches = [v for v in versions if v.startswith(version)]
     if len(matches) != 1:
         what = "no" if not matches else "more than one"
@@ -164,9 +166,13 @@ class SavedModel:
 
     def als(self) -> AlternatingLeastSquares:
         """The implicit model, ready for recommend()/similar_items()."""
+        import warnings
+
         from implicit.cpu.als import AlternatingLeastSquares
 
-        return AlternatingLeastSquares.load(str(self.path / "als.npz"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # BLAS threads: the caller pins them
+            return AlternatingLeastSquares.load(str(self.path / "als.npz"))
 
 
 def load_model(model_dir: Path, version: str | None = None) -> SavedModel:

@@ -1,0 +1,77 @@
+"""The grid: files, validation, and checkpoints that equal fits stopped there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommender.als import fit_als
+from recommender.data import from_frame
+from recommender.errors import ConfigFileError
+from recommender.grid import DEFAULT_GRID, Grid, load_grid, search
+from recommender.split import holdout
+
+
+def _matrix(seed: int = 0):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    taste = rng.integers(0, 3, 80)
+    rows = [(u, i, 1.0 + rng.integers(0, 5)) for u in range(80) for i in range(60)
+            if rng.random() < (0.5 if i % 3 == taste[u] else 0.05)]
+    return from_frame(pd.DataFrame(rows, columns=["user", "item", "strength"]))
+
+
+def test_checkpoint_equals_a_fit_stopped_there() -> None:
+    matrix = _matrix().matrix
+    params = {"factors": 8, "regularization": 0.1, "alpha": 2.0, "iterations": 12}
+    seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def keep(n: int, model, _seconds: float) -> None:  # type: ignore[no-untyped-def]
+        seen[n] = (model.user_factors.copy(), model.item_factors.copy())
+
+    fit_als(matrix, params, checkpoints=(3, 7, 12), on_checkpoint=keep, seed=5)
+    for n in (3, 7):
+        alone, _ = fit_als(matrix, {**params, "iterations": n}, seed=5)
+        assert np.allclose(alone.user_factors, seen[n][0], atol=1e-5)
+        assert np.allclose(alone.item_factors, seen[n][1], atol=1e-5)
+
+
+def test_search_rows_and_free_iterations() -> None:
+    data = _matrix()
+    split = holdout(data, 0.2, 0.2, seed=0)
+    grid = Grid(factors=(4, 8), regularization=(0.1,), iterations=(2, 6), alpha=(1.0,),
+                transform=("log",), bm25=(False,))
+    calls: list[int] = []
+    rows = search(split, grid, k=5, on_fit=lambda: calls.append(1))
+    assert len(calls) == 2 and len(rows) == 4  # 2 fits, 2 checkpoints each
+    assert {r["iterations"] for r in rows} == {2, 6}
+    for r in rows:
+        assert 0 <= r["ndcg@5"] <= 1 and r["fit_seconds"] > 0
+    by_factors = {(r["factors"], r["iterations"]): r["fit_seconds"] for r in rows}
+    assert by_factors[(4, 2)] < by_factors[(4, 6)]
+
+
+def test_default_grid_is_wide() -> None:
+    assert min(DEFAULT_GRID.factors) == 16 and max(DEFAULT_GRID.factors) == 256
+    assert max(DEFAULT_GRID.regularization) >= 10
+    assert max(DEFAULT_GRID.regularization) / min(DEFAULT_GRID.regularization) >= 1000
+    assert max(DEFAULT_GRID.iterations) == 50 and len(DEFAULT_GRID.alpha) > 1
+
+
+def test_grid_file(tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text("[grid]\nfactors = [8, 16]\nregularization = 1\nalpha = [1, 2.5]\n")
+    grid = load_grid(path)
+    assert grid.factors == (8, 16) and grid.regularization == (1.0,)
+    assert grid.alpha == (1.0, 2.5) and grid.iterations == DEFAULT_GRID.iterations
+
+
+@pytest.mark.parametrize("text", ["factors = [0]", "speed = [1]", "factors = []",
+                                  "transform = ['sqrt']", "alpha = ['x']", "factors = [1.5]"])
+def test_invalid_grid_file(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigFileError):
+        load_grid(path)
