@@ -75,6 +75,10 @@ class Library:
         return len(self.ids)
 
 
+_EMPTY = Library(*(np.empty(0, dtype=t) for t in (
+    np.int64, np.int32, np.int8, np.int32, np.int8, *[np.float64] * 5, bool, np.int16)))
+
+
 @dataclass(frozen=True)
 class Favorite:
     id: int
@@ -255,6 +259,8 @@ class Population:
 
     def _library(self, rng: np.random.Generator, uid: int, n: int, taste: np.ndarray,
                  nsfw_ok: bool, user_created: float) -> Library:
+        if n == 0:
+            return _EMPTY
         cat, cal = self.catalogue, self._cal
         anime = self._pick(rng, n, taste, nsfw_ok)
         n = len(anime)
@@ -297,6 +303,8 @@ class Population:
         else:
             n_anime = int(rng.poisson(rng.gamma(0.8) * len(watched) ** 0.55))
         n_anime = min(n_anime, len(watched), 60)
+        if n_anime == 0:
+            return ()
         a = lib.anime[watched]
         w = self._fav_rate[a] * (1 + lib.rating[watched] / 4) * (1 + 3 * taste[cat.taste[a]])
         keys = np.log(w) + rng.gumbel(size=len(w))
