@@ -1,0 +1,136 @@
+"""Recommender benchmarks: quality vs popularity, grid-search speed, trainer overhead.
+
+    python bench/bench_recommender.py quality  [--interactions FILE ... | --database-url URL]
+    python bench/bench_recommender.py speed    [same]   (4 factors x 4 reg x 4 iterations x 3 alpha)
+    python bench/bench_recommender.py overhead [same]
+
+Defaults to the Last.fm HetRec file (weight = play count) in ../shared/data.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+DEFAULT_FILE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / \
+    "lastfm-hetrec2011-2k" / "user_artists.dat"
+
+
+def _load(interactions: Path | None, user_col: str, item_col: str, weight_col: str | None,
+          status_col: str | None, database_url: str | None):  # type: ignore[no-untyped-def]
+    from recommender.data import FileSpec, load_source
+
+    if database_url:
+        return load_source({"kind": "store"}, database_url=database_url)
+    path = interactions or DEFAULT_FILE
+    if interactions is None:
+        user_col, item_col, weight_col = "userID", "artistID", "weight"
+    spec = FileSpec(str(path), user_col, item_col, weight_col, status_col)
+    return load_source(spec.as_dict())
+
+
+@click.group()
+@click.option("--interactions", type=click.Path(path_type=Path), default=None)
+@click.option("--user-col", default="user")
+@click.option("--item-col", default="item")
+@click.option("--weight-col", default=None)
+@click.option("--status-col", default=None)
+@click.option("--database-url", default=None)
+@click.pass_context
+def main(ctx: click.Context, **source: object) -> None:
+    """Recommender benchmarks."""
+    ctx.obj = _load(**source)  # type: ignore[arg-type]
+    click.echo(f"data: {ctx.obj.describe()}", err=True)
+
+
+@main.command()
+@click.option("--ratio", type=float, default=2.5, help="Goal: ALS NDCG@10 / popularity's.")
+@click.pass_obj
+def quality(data) -> None:  # type: ignore[no-untyped-def]
+    """Per-user 80/20 split (validation carved from the 80 for the search): ALS vs baselines."""
+    from recommender.grid import Grid
+    from recommender.train import TrainConfig, train
+
+    grid = Grid(factors=(32, 64, 128), regularization=(0.3, 3.0, 30.0), iterations=(10, 20, 35),
+                alpha=(1.0, 10.0), transform=("linear", "log"), bm25=(False, True))
+    started = time.perf_counter()
+    result = train(data, grid, TrainConfig(k=10, test_fraction=0.2, val_fraction=0.2),
+                   refit=False)
+    test = result.test
+    ratio = test["als"]["ndcg@10"] / test["popularity"]["ndcg@10"]
+    click.echo(json.dumps({"params": result.params, "test": test, "als_over_popularity": ratio,
+                           "seconds": time.perf_counter() - started}, indent=2))
+
+
+SPEED_GRID = {"factors": (16, 32, 64, 128), "regularization": (0.01, 0.1, 1.0, 10.0),
+              "iterations": (5, 10, 20, 50), "alpha": (1.0, 10.0, 40.0),
+              "transform": ("log",), "bm25": (False,)}
+
+
+@main.command()
+@click.option("--skip-naive", is_flag=True)
+@click.pass_obj
+def speed(data, skip_naive: bool) -> None:  # type: ignore[no-untyped-def]
+    """Our search vs a naive loop fitting each of the 192 configurations from scratch."""
+    from recommender.als import blas_single_thread, make_als
+    from recommender.baselines import FactorScorer
+    from recommender.evaluation import EvalSet, evaluate
+    from recommender.events import apply_confidence
+    from recommender.grid import Grid, search
+    from recommender.split import holdout
+
+    split = holdout(data, 0.2, 0.2, seed=0)
+    grid = Grid(**SPEED_GRID)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    rows = search(split, grid, k=10)
+    ours = time.perf_counter() - started
+    out = {"configurations": len(rows), "ours_seconds": ours}
+    if not skip_naive:
+        confidence = apply_confidence(split.train, "log")
+        eval_set = EvalSet(split.train, split.validation)
+        started = time.perf_counter()
+        with blas_single_thread():
+            for params in grid.fits():
+                for n in grid.iterations:
+                    model = make_als({**params, "iterations": n})
+                    model.fit(confidence, show_progress=False)
+                    evaluate(FactorScorer(model.user_factors, model.item_factors), eval_set, 10)
+        naive = time.perf_counter() - started
+        out.update(naive_seconds=naive, ratio=ours / naive)
+    click.echo(json.dumps(out, indent=2))
+
+
+@main.command()
+@click.option("--repeats", type=int, default=5)
+@click.pass_obj
+def overhead(data, repeats: int) -> None:  # type: ignore[no-untyped-def]
+    """One configuration through fit_als vs implicit called directly on the same matrix."""
+    import statistics
+
+    from threadpoolctl import threadpool_limits
+
+    from implicit.cpu.als import AlternatingLeastSquares
+    from recommender.als import fit_als
+    from recommender.events import apply_confidence
+
+    matrix = apply_confidence(data.matrix, "log")
+    params = {"factors": 64, "regularization": 1.0, "alpha": 10.0, "iterations": 20}
+    direct, ours = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        with threadpool_limits(1, "blas"):
+            AlternatingLeastSquares(**params, random_state=0).fit(matrix, show_progress=False)
+        direct.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        fit_als(matrix, params, checkpoints=(5, 10, 15, 20), on_checkpoint=lambda *a: None)
+        ours.append(time.perf_counter() - started)
+    d, o = statistics.median(direct), statistics.median(ours)
+    click.echo(json.dumps({"direct_seconds": d, "ours_seconds": o, "overhead": o / d - 1},
+                          indent=2))
+
+
+if __name__ == "__main__":
+    main()
