@@ -5,11 +5,27 @@
     ├── StoreError            the database cannot be opened, written, or is at the wrong schema version
     │   └── SchemaBehindError the database needs `kitsu-ingest db upgrade`
     └── ApiError              the Kitsu API (or the emulator) answered something we cannot use
+        ├── NotFoundError     404
+        ├── AuthError         401, a refused login
+        ├── RequestRejected   400 and other 4xx that retrying cannot fix
+        ├── TransientError    worth retrying: 5xx, 429, 403, timeouts, dropped connections, bad JSON
+        └── UnreachableError  the host cannot be reached at all
 """
 
 from __future__ import annotations
 
-__all__ = ["ApiError", "ConfigError", "KitsuIngestError", "SchemaBehindError", "StoreError"]
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "ConfigError",
+    "KitsuIngestError",
+    "NotFoundError",
+    "RequestRejected",
+    "SchemaBehindError",
+    "StoreError",
+    "TransientError",
+    "UnreachableError",
+]
 
 
 class KitsuIngestError(Exception):
@@ -30,3 +46,32 @@ class SchemaBehindError(StoreError):
 
 class ApiError(KitsuIngestError):
     """The API answered with something unusable."""
+
+
+class NotFoundError(ApiError):
+    """404: the record does not exist (a deleted user, a wrong id)."""
+
+
+class AuthError(ApiError):
+    """401 or a refused login: the credentials are wrong."""
+
+
+class RequestRejected(ApiError):
+    """400 (or another 4xx that retrying cannot fix): the request itself is wrong."""
+
+
+class TransientError(ApiError):
+    """A failure worth retrying: 5xx, 429, 403 from the edge, a timeout, a dropped connection,
+    a malformed body. `cause` names it for the statistics; `retry_after` is the server's hint."""
+
+    def __init__(
+        self, message: str, cause: str, *, retry_after: float | None = None, payload: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.retry_after = retry_after
+        self.payload = payload
+
+
+class UnreachableError(ApiError):
+    """The API host cannot be reached at all."""

@@ -101,12 +101,13 @@ class _Api:
         if not params.filters:
             raise ApiProblem(400, "Filter not allowed", "No filter provided", "102")
         params.check_filters(ENTRY_FILTERS)
-        params.check_include(("anime", "anime.categories"), "libraryEntries")
+        params.check_include(("anime", "anime.categories", "user"), "libraryEntries")
         page = params.paging(500)
         keep = params.fieldset("libraryEntries", doc.ENTRY_FIELDS)
         anime_keep = params.fieldset("anime", doc.ANIME_FIELDS)
         sel = select_entries(self.pop, params, page)
-        base, linkage = _base(req), bool(params.include)
+        base = _base(req)
+        linkage, user_linkage = bool(set(params.include) - {"user"}), "user" in params.include
         categories = "anime.categories" in params.include
         data: list[Any] = []
         shown: dict[int, None] = {}
@@ -114,11 +115,15 @@ class _Api:
             idx = user.library.anime[rows]
             if categories and self.cat.nsfw[idx].any():
                 raise _SERVER_ERROR
-            data += doc.entries(user, rows, base, self.cat, keep, linkage)
+            data += doc.entries(user, rows, base, self.cat, keep, linkage, user_linkage)
             shown.update((int(i), None) for i in idx[~self.cat.nsfw[idx]])
         out: dict[str, Any] = {"data": data}
         if params.include:
-            out["included"] = self._anime_included(list(shown), base, anime_keep, categories)
+            included = self._anime_included(list(shown), base, anime_keep, categories) if linkage else []
+            if user_linkage:
+                user_keep = params.fieldset("users", doc.USER_FIELDS)
+                included += [doc.user(user, base, user_keep) for user, _ in sel.groups]
+            out["included"] = included
         if scoped:
             params.filters.pop("userId")
         out["meta"] = {"statusCounts": sel.status_counts, "count": sel.count}
@@ -161,16 +166,19 @@ class _Api:
         base = _base(req)
         favs = select_favorites(self.pop, params)
         window = favs[page.offset : page.offset + page.limit]
-        out: dict[str, Any] = {"data": [doc.favorite(f, base, keep, "item" in params.include)
-                                        for _, f in window]}
+        owners = "user" in params.include
+        out: dict[str, Any] = {"data": [doc.favorite(f, base, keep, "item" in params.include,
+                                                     u.id if owners else None)
+                                        for u, f in window]}
         if params.include:
             included: list[Any] = []
             if "item" in params.include:
                 for kind, item_id in dict.fromkeys((f.item_type, f.item_id) for _, f in window):
                     included.append(self.anime.resource(self.cat.index[item_id], base)
                                     if kind == "Anime" else doc.item(kind, item_id, base))
-            if "user" in params.include:
-                included += [doc.user(u, base) for u in dict.fromkeys(u for u, _ in window)]
+            if owners:
+                user_keep = params.fieldset("users", doc.USER_FIELDS)
+                included += [doc.user(u, base, user_keep) for u in dict.fromkeys(u for u, _ in window)]
             out["included"] = included
         out["meta"] = {"count": len(favs)}
         out["links"] = links(_url(req), params, page, len(favs))

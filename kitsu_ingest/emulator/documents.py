@@ -73,21 +73,25 @@ def _rels(base: str, path: str, names: Iterable[str], keep: set[str] | None) -> 
 
 
 @lru_cache(maxsize=256)
-def _rels_template(base: str, kind: str, names: tuple[str, ...], data: str | None) -> str:
-    """Relationships JSON with `{ID}` for the resource id and `"{DATA}"` in relationship `data`."""
+def _rels_template(base: str, kind: str, names: tuple[str, ...], data_rels: tuple[str, ...]) -> str:
+    """Relationships JSON with `{ID}` for the resource id and `"{DATA:rel}"` in each `data_rels`."""
     rels = _rels(base, kind + "/{ID}", names, None)
-    if data in rels:
-        rels[data]["data"] = "{DATA}"
+    for rel in data_rels:
+        if rel in rels:
+            rels[rel]["data"] = "{DATA:%s}" % rel
     return orjson.dumps(rels).decode()
 
 
 def _fast_rels(base: str, kind: str, names: tuple[str, ...], keep: set[str] | None, ident: int,
-               data_rel: str | None = None, data: str = "null") -> orjson.Fragment:
-    """Serialised relationships (links only, plus `data` in `data_rel`), built from a cached template."""
+               data: dict[str, str] | None = None) -> orjson.Fragment:
+    """Serialised relationships (links only, plus `data` JSON text per included relationship),
+    built from a cached template."""
     if keep is not None:
         names = tuple(n for n in names if n in keep)
-    text = _rels_template(base, kind, names, data_rel).replace("{ID}", str(ident))
-    return orjson.Fragment(text.replace('"{DATA}"', data) if data_rel else text)
+    text = _rels_template(base, kind, names, tuple(data or ())).replace("{ID}", str(ident))
+    for rel, value in (data or {}).items():
+        text = text.replace('"{DATA:%s}"' % rel, value)
+    return orjson.Fragment(text)
 
 
 def _only(attrs: dict[str, Any], keep: set[str] | None) -> dict[str, Any]:
@@ -125,10 +129,11 @@ def user(u: User, base: str, keep: set[str] | None = None) -> dict[str, Any]:
 
 
 def entries(u: User, rows: np.ndarray, base: str, catalogue: Catalogue, keep: set[str] | None,
-            linkage: bool) -> list[dict[str, Any]]:
+            linkage: bool, user_linkage: bool = False) -> list[dict[str, Any]]:
     """`libraryEntries` resource objects for rows of a user's library.
 
-    With `linkage` (include=anime) `relationships.anime.data` is `{type, id}`, or null for NSFW anime.
+    With `linkage` (include=anime) `relationships.anime.data` is `{type, id}`, or null for NSFW anime;
+    with `user_linkage` (include=user) `relationships.user.data` is the owner's `{type, id}`.
     """
     lib = u.library
     created, updated = isos(lib.created[rows]), isos(lib.updated[rows])
@@ -136,6 +141,7 @@ def entries(u: User, rows: np.ndarray, base: str, catalogue: Catalogue, keep: se
     finished = isos(lib.finished[rows])
     anime_ids = catalogue.ids[lib.anime[rows]].tolist()
     nsfw = catalogue.nsfw[lib.anime[rows]].tolist()
+    owner = f'{{"type":"users","id":"{u.id}"}}'
     out = []
     for j, r in enumerate(rows.tolist()):
         eid = int(lib.ids[r])
@@ -149,20 +155,26 @@ def entries(u: User, rows: np.ndarray, base: str, catalogue: Catalogue, keep: se
             "ratingTwenty": rating or None,
         }
         data = "null" if nsfw[j] else f'{{"type":"anime","id":"{anime_ids[j]}"}}'
-        rels = _fast_rels(base, "library-entries", _ENTRY_RELS, keep, eid,
-                          "anime" if linkage else None, data)
+        linked = {"anime": data} if linkage else {}
+        if user_linkage:
+            linked["user"] = owner
+        rels = _fast_rels(base, "library-entries", _ENTRY_RELS, keep, eid, linked)
         out.append({"id": str(eid), "type": "libraryEntries",
                     "links": {"self": f"{base}/library-entries/{eid}"},
                     "attributes": _only(attrs, keep), "relationships": rels})
     return out
 
 
-def favorite(f: Favorite, base: str, keep: set[str] | None, linkage: bool) -> dict[str, Any]:
-    """A `favorites` resource object; with `linkage` its polymorphic `item` carries data."""
+def favorite(f: Favorite, base: str, keep: set[str] | None, linkage: bool,
+             owner: int | None = None) -> dict[str, Any]:
+    """A `favorites` resource object; with `linkage` its polymorphic `item` carries data, and with
+    an `owner` (include=user) so does its `user`."""
     stamp = iso(f.created)
     rels = _rels(base, f"favorites/{f.id}", _FAV_RELS, keep)
     if linkage and "item" in rels:
         rels["item"]["data"] = {"type": _ITEM_TYPES[f.item_type], "id": str(f.item_id)}
+    if owner is not None and "user" in rels:
+        rels["user"]["data"] = {"type": "users", "id": str(owner)}
     return {"id": str(f.id), "type": "favorites", "links": {"self": f"{base}/favorites/{f.id}"},
             "attributes": _only({"createdAt": stamp, "updatedAt": stamp, "favRank": f.rank}, keep),
             "relationships": rels}

@@ -1,0 +1,16 @@
+"""Talking to the Kitsu API: an async client and JSON:API parsing."""
+
+from kitsu_ingest.kitsu.client import ClientStats, KitsuClient
+from kitsu_ingest.kitsu.jsonapi import MISSING, Document, linkage, parse_document, query_of
+from kitsu_ingest.kitsu.ratelimit import AdaptiveRate
+
+__all__ = [
+    "MISSING",
+    "AdaptiveRate",
+    "ClientStats",
+    "Document",
+    "KitsuClient",
+    "linkage",
+    "parse_document",
+    "query_of",
+]
