@@ -16,6 +16,8 @@ __all__ = ["main"]
         "db": "kitsu_ingest.store.cli:db",
         "stats": "kitsu_ingest.store.cli:stats",
         "emulator": "kitsu_ingest.emulator.cli:emulator",
+        "segment-users": "kitsu_ingest.segment.cli:segment_users",
+        "crawl": "kitsu_ingest.crawl.cli:crawl_command",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -26,3 +28,7 @@ def main() -> None:
     Settings come from the environment and `.env` (see .env.example); options override them.
     The store is a SQLite file by default (DATABASE_URL to use PostgreSQL).
     """
+
+
+if __name__ == "__main__":
+    main()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kitsu_ingest.errors import ConfigError
 
 __all__ = ["DEFAULT_BASE_URL", "Settings", "get_settings"]
 
@@ -22,7 +24,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the store: sqlite:///path.db or postgresql+psycopg://...",
     )
     kitsu_base_url: str = Field(default=DEFAULT_BASE_URL, description="Kitsu API root.")
-    kitsu_rate: float = Field(default=4.0, gt=0, description="Requests per second, at most.")
+    kitsu_rate: float = Field(default=4.0, ge=0, description="Requests per second, at most; 0: no limit.")
     kitsu_concurrency: int = Field(default=8, ge=1, description="Requests in flight, at most.")
     kitsu_timeout: float = Field(default=30.0, gt=0, description="Seconds before a request times out.")
     kitsu_max_attempts: int = Field(default=6, ge=1, description="Attempts per request before giving up.")
@@ -36,5 +38,13 @@ class Settings(BaseSettings):
 
 
 def get_settings(**overrides: object) -> Settings:
-    """Settings from env/.env with the given non-None overrides applied (CLI options)."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings from env/.env with the given non-None overrides applied (CLI options).
+
+    An invalid value (from the environment, `.env` or an option) is a ConfigError naming it.
+    """
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first.get("loc") else "a setting"
+        raise ConfigError(f"invalid setting {name}: {first['msg']}") from None

@@ -64,6 +64,7 @@ class KitsuClient:
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff = backoff
+        self.concurrency = concurrency
         self.rate = AdaptiveRate(rate)
         self.stats = ClientStats()
         self._slots = asyncio.Semaphore(concurrency)

@@ -1,0 +1,213 @@
+"""Fetching a batch of users' library entries and favourites, and checking what came back.
+
+A batch asks for up to 20 users at once (`filter[userId]=a,b,...`, `include=anime,user`), so one
+page of 500 entries can hold several small libraries: a batch costs ceil(sum of entries / 500)
+library pages, never more than the users would cost one by one. The `user` linkage of every
+entry says whose it is, and is checked against the users asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kitsu_ingest.crawl.mapping import MalformedRecord, anime_row, entry_row, favorite_row
+from kitsu_ingest.errors import ApiError, TransientError
+from kitsu_ingest.kitsu.client import KitsuClient
+from kitsu_ingest.kitsu.jsonapi import query_of
+
+__all__ = [
+    "ANIME_FIELDS",
+    "Harvest",
+    "RecordError",
+    "favorite_params",
+    "harvest",
+    "library_params",
+]
+
+ENTRY_FIELDS = (
+    "status,progress,reconsuming,reconsumeCount,ratingTwenty,"
+    "startedAt,finishedAt,progressedAt,createdAt,updatedAt,anime,user"
+)
+ANIME_FIELDS = (
+    "canonicalTitle,slug,subtype,status,startDate,episodeCount,averageRating,"
+    "userCount,favoritesCount,popularityRank,ratingRank,ageRating,nsfw"
+)
+FAVORITE_FIELDS = "favRank,createdAt,updatedAt,item,user"
+OWNER_FIELDS = "name"  # included owners are only there for the linkage
+CONSISTENCY_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """A record or response the crawler could not use, with its raw payload."""
+
+    kind: str
+    message: str
+    payload: str | None = None
+    url: str | None = None
+    user_id: int | None = None
+
+
+@dataclass
+class Harvest:
+    """What one batch of users yielded, ready to be written in one transaction."""
+
+    user_ids: list[int]
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    favorites: list[dict[str, Any]] = field(default_factory=list)
+    anime: dict[int, dict[str, Any]] = field(default_factory=dict)
+    errors: list[RecordError] = field(default_factory=list)
+    entries_per_user: Counter[int] = field(default_factory=Counter)
+    favorites_per_user: Counter[int] = field(default_factory=Counter)
+    nsfw_resolved: int = 0
+    nsfw_unresolved: int = 0
+
+
+def library_params(user_ids: list[int], since: datetime | None = None) -> dict[str, Any]:
+    """Query for the anime library entries of some users, 500 a page, anime included."""
+    params: dict[str, Any] = {
+        "filter[userId]": ",".join(map(str, user_ids)),
+        "filter[kind]": "anime",
+        "include": "anime,user",
+        "fields[libraryEntries]": ENTRY_FIELDS,
+        "fields[anime]": ANIME_FIELDS,
+        "fields[users]": OWNER_FIELDS,
+        "page[limit]": 500,
+    }
+    if since is not None:
+        params["filter[since]"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return params
+
+
+def favorite_params(user_ids: list[int]) -> dict[str, Any]:
+    """Query for the anime favourites of some users, 20 a page (the API's maximum), items included."""
+    return {
+        "filter[userId]": ",".join(map(str, user_ids)),
+        "filter[itemType]": "Anime",
+        "include": "item,user",
+        "fields[favorites]": FAVORITE_FIELDS,
+        "fields[anime]": ANIME_FIELDS,
+        "fields[users]": OWNER_FIELDS,
+        "page[limit]": 20,
+    }
+
+
+async def harvest(
+    client: KitsuClient,
+    user_ids: list[int],
+    *,
+    since: datetime | None = None,
+    with_favorites: bool = True,
+    fetched_at: datetime,
+) -> Harvest:
+    """Fetch, check and map a batch's entries and favourites. Raises ApiError if the API fails
+    or keeps answering something other than what was asked."""
+    result = Harvest(user_ids=list(user_ids))
+    asked = set(user_ids)
+    entries, included = await _collect(client, "/library-entries", library_params(user_ids, since), asked)
+    favorites, fav_included = await _collect(
+        client, "/favorites", favorite_params(user_ids), asked
+    ) if with_favorites else ([], [])
+    for resource in included + fav_included:
+        if resource.get("type") == "anime":
+            _keep(result, resource, fetched_at)
+    for resource in entries:
+        _map(result, resource, entry_row, fetched_at, result.entries, result.entries_per_user)
+    for resource in favorites:
+        _map(result, resource, favorite_row, fetched_at, result.favorites, result.favorites_per_user)
+    hidden = [row for row in result.entries if row["anime_id"] is None]
+    await asyncio.gather(*(_resolve(client, result, row, fetched_at) for row in hidden))
+    return result
+
+
+def _keep(result: Harvest, resource: dict[str, Any], fetched_at: datetime) -> int | None:
+    try:
+        row = anime_row(resource, fetched_at)
+    except MalformedRecord as exc:
+        result.errors.append(RecordError("malformed-anime", str(exc), exc.payload))
+        return None
+    result.anime[row["id"]] = row
+    return int(row["id"])
+
+
+def _map(
+    result: Harvest,
+    resource: dict[str, Any],
+    mapper: Any,
+    fetched_at: datetime,
+    rows: list[dict[str, Any]],
+    per_user: Counter[int],
+) -> None:
+    try:
+        row = mapper(resource, fetched_at)
+    except MalformedRecord as exc:
+        result.errors.append(RecordError(f"malformed-{resource.get('type')}", str(exc), exc.payload))
+        return
+    if row is None:
+        return
+    if row["user_id"] not in result.user_ids:
+        raise TransientError(
+            f"{resource.get('type')} {row['id']} belongs to user {row['user_id']}, "
+            f"who was not asked for", "inconsistent"
+        )
+    rows.append(row)
+    per_user[row["user_id"]] += 1
+
+
+async def _resolve(client: KitsuClient, result: Harvest, row: dict[str, Any], fetched_at: datetime) -> None:
+    """An entry whose anime is hidden (NSFW, `data: null`): ask its related link."""
+    url = f"/library-entries/{row['id']}/anime"
+    try:
+        document = await client.get(url, {"fields[anime]": ANIME_FIELDS})
+    except ApiError as exc:
+        result.nsfw_unresolved += 1
+        result.errors.append(RecordError("nsfw-unresolved", str(exc), None, url, row["user_id"]))
+        return
+    anime_id = _keep(result, document.data[0], fetched_at) if document.data else None
+    if anime_id is None:
+        result.nsfw_unresolved += 1
+        result.errors.append(RecordError("nsfw-unresolved", "no anime behind the link", None, url, row["user_id"]))
+        return
+    row["anime_id"] = anime_id
+    result.nsfw_resolved += 1
+
+
+async def _collect(
+    client: KitsuClient, path: str, params: dict[str, Any], asked: set[int]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every page of a collection, checked: the filter came back, and the count is what
+    `meta.count` promised. An inconsistent answer is fetched again once before giving up."""
+    for attempt in range(CONSISTENCY_ATTEMPTS):
+        resources: dict[str, dict[str, Any]] = {}
+        included: list[dict[str, Any]] = []
+        count: int | None = None
+        async for document in client.pages(path, params):
+            if count is None:
+                count = document.count
+                _check_filter(document.links.get("first") or document.url, asked)
+            for resource in document.data:
+                resources[resource["id"]] = resource
+            included += document.included
+        if count is not None and len(resources) == count:
+            return list(resources.values()), included
+        if attempt + 1 == CONSISTENCY_ATTEMPTS:
+            raise TransientError(
+                f"{path}: meta.count said {count} but {len(resources)} distinct records came back",
+                "inconsistent",
+            )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _check_filter(url: str, asked: set[int]) -> None:
+    """The server echoes the filters it applied in its links: a dropped filter is a lie."""
+    echoed = query_of(url).get("filter[userId]")
+    got = {int(v) for part in echoed or [] for v in part.split(",") if v.strip().isdigit()}
+    if got != asked:
+        raise TransientError(
+            f"the API ignored filter[userId] (asked {len(asked)} users, it applied {sorted(got)[:5]})",
+            "inconsistent",
+        )
