@@ -173,8 +173,10 @@ class _ProgressBar:
         self._progress: Any = None
 
     def __enter__(self) -> _ProgressBar:
-        if self.show:
-            from rich.console import Console
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        if self.show and console.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._progress = Progress(
@@ -183,7 +185,7 @@ class _ProgressBar:
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[stats]}"),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=console,
                 transient=False,
             )
             self._task = self._progress.add_task("starting", total=None, stats="")

@@ -8,6 +8,7 @@ per-row bookkeeping would cost half the throughput (measured in bench/bench_upse
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from itertools import islice
@@ -19,6 +20,7 @@ from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Insert
 
 __all__ = ["DEFAULT_BATCH", "upsert", "upsert_statement"]
@@ -111,12 +113,19 @@ def _upsert_batch(conn: Connection, table: Table, batch: list[Mapping[str, Any]]
         return _copy_upsert(conn, table, batch)
     sql, order, converters = _compiled(table, conn.dialect, tuple(batch[0].keys()))
     # executemany runs the statement once per row: a key repeated in a batch is updated twice.
-    cursor = conn.connection.cursor()
-    try:
+    with _driver_errors(conn, sql), closing(conn.connection.cursor()) as cursor:
         cursor.executemany(sql, [_values(row, order, converters) for row in batch])
-    finally:
-        cursor.close()
     return len(batch)
+
+
+@contextmanager
+def _driver_errors(conn: Connection, sql: str) -> Iterator[None]:
+    """Raise the driver's own errors as SQLAlchemy's (OperationalError, IntegrityError, ...)."""
+    base = conn.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except base as exc:
+        raise DBAPIError.instance(sql, None, exc, base) from exc
 
 
 def _values(
@@ -137,8 +146,7 @@ def _copy_upsert(conn: Connection, table: Table, batch: list[Mapping[str, Any]])
     merge_sql, stage = _merge_statement(table, conn.dialect, columns)
     _, order, converters = _compiled(table, conn.dialect, columns)
     names = ", ".join(f'"{name}"' for name in order)
-    cursor = conn.connection.cursor()
-    try:
+    with _driver_errors(conn, merge_sql), closing(conn.connection.cursor()) as cursor:
         cursor.execute(
             f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" '
             f'(LIKE "{table.name}") ON COMMIT DELETE ROWS'
@@ -148,8 +156,6 @@ def _copy_upsert(conn: Connection, table: Table, batch: list[Mapping[str, Any]])
             for row in unique:
                 copy.write_row(_values(row, order, converters))
         cursor.execute(merge_sql)
-    finally:
-        cursor.close()
     return len(batch)
 
 

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, update
+
+from kitsu_ingest.cli import main
+from kitsu_ingest.crawl.state import utcnow
+from kitsu_ingest.store import CrawlRun, make_engine
+from kitsu_ingest.store import engine as engine_module
+from kitsu_ingest.store.migrate import upgrade
+
+EMULATOR = ["--emulator", "--emulator-users", "600", "--emulator-seed", "3", "--rate", "0"]
+
+
+@pytest.fixture
+def db(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path}/crawl.db"
+    upgrade(make_engine(url))
+    return url
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["crawl", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "abc"])
+def test_bad_sample_sizes(db: str, value: str) -> None:
+    code, _, err = invoke("--sample", value, "--database-url", db, *EMULATOR)
+    assert code == 2 and "--sample" in err and "Traceback" not in err
+
+
+def test_nothing_to_do_and_conflicting_modes(db: str) -> None:
+    code, _, err = invoke("--database-url", db)
+    assert code == 2 and "say what to crawl" in err
+    code, _, err = invoke("--sample", "5", "--users", "1", "--database-url", db)
+    assert code == 2 and "choose one of" in err
+    code, _, err = invoke("--users", "12,abc", "--database-url", db)
+    assert code == 2 and "user ids" in err
+
+
+def test_unreachable_base_url_says_how_to_go_offline(db: str) -> None:
+    code, _, err = invoke("--sample", "5", "--database-url", db, "--base-url", "http://127.0.0.1:1/api/edge")
+    assert code == 2
+    assert err.count("\n") == 1 and "http://127.0.0.1:1/api/edge" in err and "--emulator" in err
+
+
+def test_json_summary_and_a_busy_store(db: str) -> None:
+    code, out, _ = invoke("--sample", "10", "--database-url", db, "--json", *EMULATOR)
+    summary = json.loads(out)
+    assert code == 0 and summary["status"] == "done" and summary["users_done"] == 10
+    assert summary["requests"] > 0 and summary["entries"] > 0
+    engine = make_engine(db)
+    with engine.begin() as conn:
+        conn.execute(update(CrawlRun.__table__).values(status="running", heartbeat_at=utcnow()))
+    code, _, err = invoke("--sample", "10", "--database-url", db, *EMULATOR)
+    assert code == 2 and "another crawl" in err
+
+
+def test_full_disk_stops_cleanly_and_resumes(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = make_engine(db)
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+    full = (*engine_module._SQLITE_PRAGMAS, f"PRAGMA max_page_count={pages + 40}")
+    monkeypatch.setattr(engine_module, "_SQLITE_PRAGMAS", full)
+    code, _, err = invoke("--sample", "60", "--database-url", db, "--quiet", *EMULATOR)
+    assert code == 2 and "disk full" in err and "Traceback" not in err
+    monkeypatch.undo()
+    code, out, _ = invoke("--resume", "--database-url", db, "--json", *EMULATOR)
+    assert code == 0 and json.loads(out)["users_total"] == 60
+    with make_engine(db).connect() as conn:
+        assert conn.execute(select(CrawlRun.__table__.c.status)).scalar_one() == "done"
