@@ -229,6 +229,7 @@ async def _gather_bounded(coroutines: list[Any], limit: int) -> None:
     finally:
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         while not queue.empty():
             queue.get_nowait().close()
 

@@ -33,7 +33,7 @@ def _probability(name: str) -> click.Option:
 
 
 _FAULT_HELP = {
-    "p-5xx": "a 500/502/503/504", "p-403": "a Cloudflare 403",
+    "p-5xx": "a 500/502/503/504", "p-403": "a Cloudflare 403", "p-429": "a Cloudflare 429",
     "p-hang": "a hang of --hang-seconds before answering",
     "p-malformed": "a 200 whose body is truncated JSON or an HTML page",
     "p-drop": "a connection dropped mid-body",
@@ -54,6 +54,7 @@ _FAULT_HELP = {
               help="Send Retry-After with 429s (Cloudflare often does not).")
 @_probability("p-5xx")
 @_probability("p-403")
+@_probability("p-429")
 @_probability("p-hang")
 @click.option("--hang-seconds", type=click.FloatRange(0), default=60.0, show_default=True,
               help="How long a hung request waits.")
@@ -66,7 +67,7 @@ _FAULT_HELP = {
 @click.pass_context
 def emulator(ctx: click.Context, host: str, port: int, users: int, seed: int, latency: str | None,
              rate_limit: float | None, retry_after: bool, p_5xx: float, p_403: float,
-             p_hang: float, hang_seconds: float, p_malformed: float, p_drop: float,
+             p_429: float, p_hang: float, hang_seconds: float, p_malformed: float, p_drop: float,
              fault_seed: int | None, log_level: str) -> None:
     """Serve a faithful local Kitsu API at http://HOST:PORT/api/edge.
 
@@ -80,7 +81,7 @@ def emulator(ctx: click.Context, host: str, port: int, users: int, seed: int, la
         return
     _check_users(users)
     faults = FaultConfig(latency_ms=parse_latency(latency), rate_limit=rate_limit,
-                         retry_after=retry_after, p_5xx=p_5xx, p_403=p_403, p_hang=p_hang,
+                         retry_after=retry_after, p_5xx=p_5xx, p_403=p_403, p_429=p_429, p_hang=p_hang,
                          hang_seconds=hang_seconds, p_malformed=p_malformed, p_drop=p_drop,
                          seed=fault_seed)
     _check_port(host, port)

@@ -36,7 +36,7 @@ _500 = b'{"errors":[{"title":"Internal Server Error","detail":"Internal Server E
 @dataclass(frozen=True)
 class FaultConfig:
     """What can go wrong, all off by default. Probabilities are per request, checked in this order:
-    403, 5xx, hang, malformed, drop (they are exclusive; their sum must be at most 1)."""
+    403, 429, 5xx, hang, malformed, drop (they are exclusive; their sum must be at most 1)."""
 
     latency_ms: tuple[float, float] | None = None
     """Uniform latency range in ms per response, e.g. (300, 2100); (x, x) for a fixed delay."""
@@ -48,6 +48,8 @@ class FaultConfig:
     """Send `Retry-After` (whole seconds) with a 429 (Cloudflare often does not)."""
     p_5xx: float = 0.0
     p_403: float = 0.0
+    p_429: float = 0.0
+    """Random 429s from the edge, whatever the client's rate (Retry-After as `retry_after` says)."""
     p_hang: float = 0.0
     hang_seconds: float = 60.0
     """How long a hung request waits before answering (a client should have timed out)."""
@@ -59,7 +61,7 @@ class FaultConfig:
     """Fault seed; None uses the population seed."""
 
     def __post_init__(self) -> None:
-        probs = (self.p_403, self.p_5xx, self.p_hang, self.p_malformed, self.p_drop)
+        probs = (self.p_403, self.p_429, self.p_5xx, self.p_hang, self.p_malformed, self.p_drop)
         if any(not 0.0 <= p <= 1.0 for p in probs) or sum(probs) > 1.0:
             raise ConfigError("fault probabilities must be in [0, 1] and sum to at most 1")
         if self.latency_ms is not None and not 0 <= self.latency_ms[0] <= self.latency_ms[1]:
@@ -71,7 +73,7 @@ class FaultConfig:
 
     @property
     def active(self) -> bool:
-        return bool(self.latency_ms or self.rate_limit or self.p_5xx or self.p_403 or self.p_hang
+        return bool(self.latency_ms or self.rate_limit or self.p_5xx or self.p_403 or self.p_429 or self.p_hang
                     or self.p_malformed or self.p_drop)
 
 
@@ -114,7 +116,7 @@ class FaultMiddleware:
         fate, pick, cut = rng.random(), rng.random(), rng.random()
         if f.latency_ms:
             await asyncio.sleep(rng.uniform(*f.latency_ms) / 1000)
-        kind = _choose(fate, (("403", f.p_403), ("5xx", f.p_5xx), ("hang", f.p_hang),
+        kind = _choose(fate, (("403", f.p_403), ("429", f.p_429), ("5xx", f.p_5xx), ("hang", f.p_hang),
                               ("malformed", f.p_malformed), ("drop", f.p_drop)))
         if kind is None:
             self._attempts.pop(key, None)
@@ -123,6 +125,9 @@ class FaultMiddleware:
         self._attempts[key] = attempt + 1
         if kind == "403":
             await _respond(send, 403, _HTML % (b"Access denied", b"error code: 1020"), b"text/html")
+        elif kind == "429":
+            headers = [(b"retry-after", b"1")] if f.retry_after else []
+            await _respond(send, 429, _HTML % (b"429", b"error code: 1015"), b"text/html", headers)
         elif kind == "5xx":
             status = (500, 502, 503, 504)[int(pick * 4)]
             if status == 500:

@@ -10,16 +10,20 @@ from aiolimiter import AsyncLimiter
 __all__ = ["AdaptiveRate"]
 
 MIN_RATE = 0.2
-RECOVER_AFTER = 50  # successes at one rate before trying a faster one
-RECOVER_FACTOR = 1.25
+SLOW_FACTOR = 0.7  # on a 429 without Retry-After
+SLOW_COOLDOWN = 1.0  # seconds: one slow-down per burst of 429s, not one per request in flight
+RECOVER_AFTER = 20  # successes at one rate before trying a faster one
+RECOVER_FACTOR = 1.1
+UNLIMITED = 1000.0  # an unlimited client that recovered this far is unlimited again
 
 
 class AdaptiveRate:
     """Requests per second, at most `target` (None: unlimited until a 429 says otherwise).
 
     The bucket holds one request, so requests are evenly spaced and never burst. A 429 with
-    `Retry-After` pauses every request for that long; one without halves the rate (from the rate
-    achieved, when unlimited), which then climbs back by 25% per 50 successes up to the target.
+    `Retry-After` pauses every request for that long; one without cuts the rate by 30% (from the
+    rate achieved, when unlimited; at most once a second), and it climbs back by 10% per 20
+    successes up to the target. Under random 429s the two settle at a steady rate.
     """
 
     def __init__(self, target: float | None) -> None:
@@ -28,6 +32,7 @@ class AdaptiveRate:
         self._limiter = self._make(self.rate)
         self._paused_until = 0.0
         self._successes = 0
+        self._slowed_at = -SLOW_COOLDOWN
         self._recent: list[float] = []
 
     @staticmethod
@@ -46,19 +51,23 @@ class AdaptiveRate:
             del self._recent[:128]
 
     def observed_rate(self) -> float:
-        """Requests per second over the last few seconds."""
-        now = time.monotonic()
-        window = [t for t in self._recent if now - t <= 5.0]
-        return len(window) / 5.0
+        """Requests per second over the last 50 requests (0 before there are two)."""
+        window = self._recent[-50:]
+        span = window[-1] - window[0] if len(window) > 1 else 0.0
+        return (len(window) - 1) / span if span > 0 else 0.0
 
     def pause(self, seconds: float) -> None:
         """Hold every request for `seconds` (a server's Retry-After)."""
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     def slow_down(self) -> None:
-        """Halve the rate after a 429 that gave no Retry-After."""
+        """Slow down after a 429 that gave no Retry-After."""
+        now = time.monotonic()
+        if now - self._slowed_at < SLOW_COOLDOWN:
+            return
+        self._slowed_at = now
         current = self.rate if self.rate is not None else max(self.observed_rate(), 2 * MIN_RATE)
-        self.rate = max(MIN_RATE, current / 2)
+        self.rate = max(MIN_RATE, current * SLOW_FACTOR)
         self._limiter = self._make(self.rate)
         self._successes = 0
 
@@ -73,5 +82,5 @@ class AdaptiveRate:
         faster = self.rate * RECOVER_FACTOR
         if self.target is not None:
             faster = min(faster, self.target)
-        self.rate = faster
+        self.rate = None if self.target is None and faster >= UNLIMITED else faster
         self._limiter = self._make(self.rate)
