@@ -21,7 +21,9 @@ __all__ = [
     "CrawlUser",
     "Favorite",
     "LibraryEntry",
+    "SegmentRun",
     "User",
+    "UserSegment",
     "metadata",
 ]
 
@@ -181,3 +183,29 @@ class CrawlError(SQLModel, table=True):
     message: str
     payload: str | None = None
     created_at: datetime = _time(nullable=False)
+
+
+class SegmentRun(SQLModel, table=True):
+    """One `kitsu-ingest segment-users` run: its parameters (bin rule and edges, features, k sweep)
+    and its summary (tier counts, sweep table, cluster profiles)."""
+
+    __tablename__ = "segment_runs"
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    created_at: datetime = _time(nullable=False)
+    bins: str
+    k: int | None = None
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    summary: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class UserSegment(SQLModel, table=True):
+    """A user's engagement tier and behavioural cluster in one segmentation run (None: left out)."""
+
+    __tablename__ = "user_segments"
+
+    run_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    user_id: int = Field(sa_column=Column(KitsuId, primary_key=True, autoincrement=False))
+    interaction_score: float | None = None
+    tier: str | None = None
+    cluster: int | None = None
