@@ -1,0 +1,86 @@
+"""Segmentation results in the store: runs, per-user tiers and clusters, and reading labels back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
+
+from kitsu_ingest.store.models import SegmentRun, UserSegment
+from kitsu_ingest.store.upsert import upsert
+
+__all__ = ["ClusterLabels", "latest_run_id", "load_cluster_labels", "load_tiers", "save_run"]
+
+_RUNS = SegmentRun.__table__  # type: ignore[attr-defined]
+_USERS = UserSegment.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ClusterLabels:
+    """The clusters of one run: user ids (ascending) and their cluster numbers 0..k-1."""
+
+    run_id: int
+    k: int
+    user_ids: np.ndarray
+    labels: np.ndarray
+
+
+def _rows(run_id: int, user_ids: np.ndarray, scores: np.ndarray, tiers: list[str | None],
+          clusters: np.ndarray) -> Iterator[dict[str, Any]]:
+    for uid, score, tier, cluster in zip(user_ids.tolist(), scores.tolist(), tiers,
+                                         clusters.tolist()):
+        yield {"run_id": run_id, "user_id": uid,
+               "interaction_score": None if score != score else score,  # NaN -> NULL
+               "tier": tier, "cluster": None if cluster < 0 else cluster}
+
+
+def save_run(
+    engine: Engine, *, bins: str, k: int | None, params: dict[str, Any], summary: dict[str, Any],
+    user_ids: np.ndarray, scores: np.ndarray, tiers: list[str | None], clusters: np.ndarray,
+) -> int:
+    """Record a run and every user's result (score and tier None when left out, cluster -1 none)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        result = conn.execute(insert(_RUNS).values(created_at=now, bins=bins, k=k, params=params,
+                                                   summary=summary))
+        run_id = int(result.inserted_primary_key[0])
+    upsert(engine, _USERS, _rows(run_id, user_ids, scores, tiers, clusters))
+    return run_id
+
+
+def latest_run_id(engine: Engine, *, with_clusters: bool = False) -> int | None:
+    """The newest run (with `with_clusters`, the newest that clustered users), or None."""
+    query = select(_RUNS.c.id).order_by(_RUNS.c.id.desc()).limit(1)
+    if with_clusters:
+        query = query.where(_RUNS.c.k.is_not(None))
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+def load_cluster_labels(engine: Engine, run_id: int | None = None) -> ClusterLabels | None:
+    """Cluster labels of `run_id` (default: the newest run with clusters); None if there is none."""
+    run_id = run_id if run_id is not None else latest_run_id(engine, with_clusters=True)
+    if run_id is None:
+        return None
+    query = (select(_USERS.c.user_id, _USERS.c.cluster)
+             .where(_USERS.c.run_id == run_id, _USERS.c.cluster.is_not(None))
+             .order_by(_USERS.c.user_id))
+    with engine.connect() as conn:
+        k = conn.execute(select(_RUNS.c.k).where(_RUNS.c.id == run_id)).scalar()
+        rows = conn.execute(query).all()
+    if k is None or not rows:
+        return None
+    ids, labels = (np.asarray(c, dtype=np.int64) for c in zip(*rows))
+    return ClusterLabels(run_id, int(k), ids, labels.astype(np.int32))
+
+
+def load_tiers(engine: Engine, run_id: int) -> dict[int, str | None]:
+    """User id -> tier of one run."""
+    query = select(_USERS.c.user_id, _USERS.c.tier).where(_USERS.c.run_id == run_id)
+    with engine.connect() as conn:
+        return {int(u): t for u, t in conn.execute(query)}
