@@ -10,7 +10,7 @@
     run        the whole pipeline, callable from Python (`segment_users`)
 """
 
-from kitsu_ingest.segment.clusters import SweepRow, assign, choose_k, parse_k, sweep
+from kitsu_ingest.segment.clusters import SweepRow, assign, choose_k, explain, parse_k, sweep
 from kitsu_ingest.segment.errors import SegmentError
 from kitsu_ingest.segment.features import FEATURE_BLOCKS, FeatureSpec, Features, parse_features
 from kitsu_ingest.segment.load import Events, UserCounters, load_events, load_users
@@ -21,7 +21,8 @@ from kitsu_ingest.segment.tiers import BIN_RULES, TIER_LABELS, TierResult, assig
 __all__ = [
     "BIN_RULES", "FEATURE_BLOCKS", "TIER_LABELS", "ClusterLabels", "Events", "FeatureSpec",
     "Features", "SegmentError", "SegmentOptions", "SegmentReport", "SweepRow", "TierResult",
-    "UserCounters", "assign", "assign_tiers", "choose_k", "interaction_score", "latest_run_id",
+    "UserCounters", "assign", "assign_tiers", "choose_k", "explain", "interaction_score",
+    "latest_run_id",
     "load_cluster_labels", "load_events", "load_users", "parse_features", "parse_k",
     "segment_users", "sweep",
 ]

@@ -115,6 +115,8 @@ def _print_summary(report: Any) -> None:
         sweep.add_row(f"{row.k}{mark}", f"{row.inertia:,.0f}", _fmt(row.silhouette, ".3f"),
                       _fmt(row.davies_bouldin, ".3f"), f"{row.seconds:.1f}")
     console.print(sweep)
+    for note in report.notes:
+        console.print(f"- {note}")
     prof = Table(title="Clusters")
     for col in ("cluster", "users", "median entries", "completed / planned / dropped",
                 "most characteristic anime"):

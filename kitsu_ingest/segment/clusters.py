@@ -17,7 +17,7 @@ import numpy as np
 
 from kitsu_ingest.segment.errors import ConfigError, SegmentError
 
-__all__ = ["SweepRow", "assign", "choose_k", "parse_k", "sweep"]
+__all__ = ["SweepRow", "assign", "choose_k", "explain", "parse_k", "sweep"]
 
 _ASSIGN_ROWS = 65_536
 _WORKING_MB = 64
@@ -109,3 +109,19 @@ def choose_k(table: list[SweepRow]) -> int:
     if not scored:
         return table[0].k
     return max(scored, key=lambda r: (r.silhouette, -r.k)).k
+
+
+def explain(table: list[SweepRow], k: int) -> list[str]:
+    """Plain-language notes on what the sweep found."""
+    best = next(r for r in table if r.k == k)
+    notes = [f"k={k} has the best silhouette ({best.silhouette:.3f})"
+             if not math.isnan(best.silhouette) else f"k={k}: no silhouette could be computed"]
+    if len(table) > 1 and k == max(r.k for r in table):
+        notes.append("the silhouette is best at the largest k tried: the data may hold more "
+                     "groups; try a wider --k range")
+    if len(table) > 1 and k == min(r.k for r in table):
+        notes.append("the silhouette is best at the smallest k tried: the users split coarsely")
+    if not math.isnan(best.silhouette) and best.silhouette < 0.25:
+        notes.append("silhouette below 0.25: weak structure, the clusters partition a continuum "
+                     "rather than separate distinct groups")
+    return notes

@@ -54,6 +54,7 @@ class SegmentReport:
     clustered: int
     k: int
     sweep: list[cl.SweepRow]
+    notes: list[str]
     profiles: list[dict[str, Any]]
     svd_explained: float | None
     plots: list[str]
@@ -129,7 +130,8 @@ def segment_users(engine: Engine, options: SegmentOptions = SegmentOptions(),
               "feature_columns": feats.columns}
     summary = {"users": len(users), "excluded": tiers.excluded, "tiers": report_counts,
                "clustered": len(feats.rows), "entries": events.nnz,
-               "sweep": [r.as_dict() for r in table], "profiles": profiles}
+               "sweep": [r.as_dict() for r in table], "notes": cl.explain(table, k),
+               "profiles": profiles}
     say("writing", 0, 1)
     tier_names = [TIER_LABELS[t] if t >= 0 else None for t in tiers.tier.tolist()]
     run_id = save_run(engine, bins=options.bins, k=k, params=params, summary=summary,
@@ -139,7 +141,7 @@ def segment_users(engine: Engine, options: SegmentOptions = SegmentOptions(),
     return SegmentReport(
         run_id=run_id, users=len(users), excluded=tiers.excluded, tiers=report_counts,
         edges=list(tiers.edges), entries=events.nnz, clustered=len(feats.rows), k=k, sweep=table,
-        profiles=profiles, svd_explained=feats.svd_explained, plots=plots, seconds=seconds,
+        notes=cl.explain(table, k), profiles=profiles, svd_explained=feats.svd_explained, plots=plots, seconds=seconds,
         params=params)
 
 

@@ -37,6 +37,7 @@ def test_end_to_end_json_plots_and_store(small_store: Engine, tmp_path: Path) ->
     assert [row["k"] for row in report["sweep"]] == [2, 3, 4]
     assert set(report["sweep"][0]) >= {"inertia", "silhouette", "davies_bouldin"}
     assert report["k"] in (2, 3, 4) and len(report["profiles"]) == report["k"]
+    assert report["notes"][0].startswith(f"k={report['k']} has the best silhouette")
     assert sum(p["size"] for p in report["profiles"]) == report["clustered"]
     assert {p.name for p in out.iterdir()} == {"tiers_pairplot.png", "k_sweep.png", "clusters_pca.png"}
     labels = load_cluster_labels(small_store)

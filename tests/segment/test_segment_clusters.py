@@ -5,6 +5,7 @@ import pytest
 
 from kitsu_ingest.errors import ConfigError
 from kitsu_ingest.segment import SegmentError, assign, choose_k, parse_features, parse_k, sweep
+from kitsu_ingest.segment.clusters import explain
 
 
 def blobs(n_per: int = 200, centres: int = 4, seed: int = 1) -> np.ndarray:
@@ -38,6 +39,8 @@ def test_sweep_table_finds_the_blobs() -> None:
     assert all(a >= b for a, b in zip(inertia, inertia[1:]))
     assert all(-1 <= r.silhouette <= 1 and r.davies_bouldin > 0 for r in table)
     assert choose_k(table) == 4
+    assert explain(table, 4)[0].startswith("k=4 has the best silhouette")
+    assert any("largest k" in note for note in explain(table[:3], 4))
     best = min(table, key=lambda r: r.davies_bouldin)
     assert best.k == 4
     labels, inertia4 = assign(x, centres[4])
