@@ -246,7 +246,8 @@ async def _crawl_users(
 ) -> None:
     """Harvest the to-do list in batches; a writer task streams the results to the store."""
     batches = [todo[i : i + plan.batch_users] for i in range(0, len(todo), plan.batch_users)]
-    results: asyncio.Queue[Harvest | tuple[list[int], RecordError] | None] = asyncio.Queue(maxsize=64)
+    # A small queue: finished batches wait for the writer, not in memory by the thousand.
+    results: asyncio.Queue[Harvest | tuple[list[int], RecordError] | None] = asyncio.Queue(maxsize=4)
 
     async def fetch(batch: list[tuple[int, int]]) -> None:
         ids = [uid for uid, _ in batch]
@@ -257,6 +258,7 @@ async def _crawl_users(
                 since=plan.since,
                 with_favorites=any(favs > 0 for _, favs in batch),
                 fetched_at=state.utcnow(),
+                known_anime=anime_seen,
             )
         except (TransientError, RequestRejected, NotFoundError) as exc:
             payload = getattr(exc, "payload", None)
@@ -267,7 +269,7 @@ async def _crawl_users(
 
     writer = asyncio.create_task(_write(engine, run, plan, results, progress, anime_seen, report))
     fetchers = asyncio.create_task(
-        _gather_bounded([fetch(batch) for batch in batches], limit=max(2, 2 * client.concurrency))
+        _gather_bounded([fetch(batch) for batch in batches], limit=client.concurrency)
     )
     try:
         await asyncio.wait({writer, fetchers}, return_when=asyncio.FIRST_COMPLETED)
@@ -302,7 +304,7 @@ async def _write(
         for h in pending:  # each anime once per crawl, however many users have it
             h.anime = {k: v for k, v in h.anime.items() if k not in anime_seen}
             anime_seen.update(h.anime)
-        await asyncio.to_thread(state.write_harvests, engine, run, pending, failures, full=plan.since is None)
+        state.write_harvests(engine, run, pending, failures, full=plan.since is None)
         for h in pending:
             progress.users_done += len(h.user_ids)
             progress.entries += len(h.entries)

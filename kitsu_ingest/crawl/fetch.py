@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -103,22 +104,29 @@ async def harvest(
     since: datetime | None = None,
     with_favorites: bool = True,
     fetched_at: datetime,
+    known_anime: Container[int] = frozenset(),
 ) -> Harvest:
     """Fetch, check and map a batch's entries and favourites. Raises ApiError if the API fails
-    or keeps answering something other than what was asked."""
-    result = Harvest(user_ids=list(user_ids))
-    asked = set(user_ids)
-    entries, included = await _collect(client, "/library-entries", library_params(user_ids, since), asked)
-    favorites, fav_included = await _collect(
-        client, "/favorites", favorite_params(user_ids), asked
-    ) if with_favorites else ([], [])
-    for resource in included + fav_included:
-        if resource.get("type") == "anime":
-            _keep(result, resource, fetched_at)
-    for resource in entries:
-        _map(result, resource, entry_row, fetched_at, result.entries, result.entries_per_user)
-    for resource in favorites:
-        _map(result, resource, favorite_row, fetched_at, result.favorites, result.favorites_per_user)
+    or keeps answering something other than what was asked. Included anime whose id is in
+    `known_anime` (already stored by this crawl) are not mapped again."""
+    for attempt in range(CONSISTENCY_ATTEMPTS):
+        result = Harvest(user_ids=list(user_ids))
+        complete = await _collect(
+            client, "/library-entries", library_params(user_ids, since), result, entry_row,
+            result.entries, result.entries_per_user, fetched_at, known_anime,
+        )
+        if with_favorites:
+            complete &= await _collect(
+                client, "/favorites", favorite_params(user_ids), result, favorite_row,
+                result.favorites, result.favorites_per_user, fetched_at, known_anime,
+            )
+        if complete:
+            break
+        if attempt + 1 == CONSISTENCY_ATTEMPTS:
+            raise TransientError(
+                f"users {user_ids[0]}..{user_ids[-1]}: fewer records came back than meta.count promised",
+                "inconsistent",
+            )
     hidden = [row for row in result.entries if row["anime_id"] is None]
     await asyncio.gather(*(_resolve(client, result, row, fetched_at) for row in hidden))
     return result
@@ -177,29 +185,33 @@ async def _resolve(client: KitsuClient, result: Harvest, row: dict[str, Any], fe
 
 
 async def _collect(
-    client: KitsuClient, path: str, params: dict[str, Any], asked: set[int]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Every page of a collection, checked: the filter came back, and the count is what
-    `meta.count` promised. An inconsistent answer is fetched again once before giving up."""
-    for attempt in range(CONSISTENCY_ATTEMPTS):
-        resources: dict[str, dict[str, Any]] = {}
-        included: list[dict[str, Any]] = []
-        count: int | None = None
-        async for document in client.pages(path, params):
-            if count is None:
-                count = document.count
-                _check_filter(document.links.get("first") or document.url, asked)
-            for resource in document.data:
-                resources[resource["id"]] = resource
-            included += document.included
-        if count is not None and len(resources) == count:
-            return list(resources.values()), included
-        if attempt + 1 == CONSISTENCY_ATTEMPTS:
-            raise TransientError(
-                f"{path}: meta.count said {count} but {len(resources)} distinct records came back",
-                "inconsistent",
-            )
-    raise AssertionError("unreachable")  # pragma: no cover
+    client: KitsuClient,
+    path: str,
+    params: dict[str, Any],
+    result: Harvest,
+    mapper: Any,
+    rows: list[dict[str, Any]],
+    per_user: Counter[int],
+    fetched_at: datetime,
+    known_anime: Container[int],
+) -> bool:
+    """Map every page of a collection as it arrives (raw pages are not kept), checking that the
+    filter came back; True when as many distinct records came as `meta.count` promised."""
+    seen: set[str] = set()
+    count: int | None = None
+    async for document in client.pages(path, params):
+        if count is None:
+            count = document.count
+            _check_filter(document.links.get("first") or document.url, set(result.user_ids))
+        for resource in document.included:
+            anime_id = int(resource["id"]) if resource.get("type") == "anime" else None
+            if anime_id is not None and anime_id not in known_anime and anime_id not in result.anime:
+                _keep(result, resource, fetched_at)
+        for resource in document.data:
+            if resource["id"] not in seen:
+                seen.add(resource["id"])
+                _map(result, resource, mapper, fetched_at, rows, per_user)
+    return count is not None and len(seen) == count
 
 
 def _check_filter(url: str, asked: set[int]) -> None:

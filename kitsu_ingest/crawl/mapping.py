@@ -39,7 +39,9 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"not a time: {value!r}")
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.endswith("Z"):  # Kitsu's own form: already UTC
+        return datetime.fromisoformat(value[:-1])
+    parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
     return parsed

@@ -222,13 +222,13 @@ class AnimeRenderer:
 
     def resource(self, idx: int, base: str, keep: set[str] | None = None,
                  with_categories: bool = False) -> Any:
-        """The resource (an `orjson.Fragment` when no sparse fieldset applies)."""
-        if keep is None:
-            return self._fragment(idx, base, with_categories)
-        return self.build(idx, base, keep, with_categories)
+        """The resource as a cached `orjson.Fragment` (one per anime, host, fieldset and variant)."""
+        return self._fragment(idx, base, None if keep is None else frozenset(keep), with_categories)
 
-    def _fragment_uncached(self, idx: int, base: str, with_categories: bool) -> orjson.Fragment:
-        return orjson.Fragment(orjson.dumps(self.build(idx, base, None, with_categories)))
+    def _fragment_uncached(self, idx: int, base: str, keep: frozenset[str] | None,
+                           with_categories: bool) -> orjson.Fragment:
+        fields = None if keep is None else set(keep)
+        return orjson.Fragment(orjson.dumps(self.build(idx, base, fields, with_categories)))
 
     def build(self, idx: int, base: str, keep: set[str] | None, with_categories: bool) -> dict[str, Any]:
         c = self.cat
