@@ -16,6 +16,10 @@ __all__ = ["main"]
         "train": "recommender.train_cli:train",
         "models": "recommender.train_cli:models",
         "evaluate": "recommender.train_cli:evaluate",
+        "user": "recommender.serve_cli:user",
+        "similar": "recommender.serve_cli:similar",
+        "batch": "recommender.serve_cli:batch",
+        "serve": "recommender.serve_cli:serve",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

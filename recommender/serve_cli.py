@@ -1,0 +1,219 @@
+"""`recommend user`, `recommend similar`, `recommend batch`, `recommend serve`: thin wrappers over
+`recommender.serve`, `recommender.batch` and `recommender.http`. Plain-text output (no rich):
+`recommend user` runs from a cold shell in well under a second and a half."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from kitsu_ingest.clikit import database_option
+from recommender.errors import RecommenderError
+
+if TYPE_CHECKING:
+    from recommender.lookup import StoreReader
+    from recommender.serve import Recommendation, Recommender
+
+__all__ = ["batch", "serve", "similar", "user"]
+
+
+def _positive_id(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
+    text = value.strip()
+    if not text.isdigit() or int(text) < 1:
+        raise RecommenderError(f"{value!r} is not a user id: give a Kitsu user id such as 70211")
+    return int(text)
+
+
+def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--model VERSION, --model-dir and --database-url."""
+    for option in reversed([
+        click.option("--model", "version", default=None, metavar="VERSION",
+                     help="A saved model version or prefix (default: latest)."),
+        click.option("--model-dir", type=click.Path(path_type=Path), default=None,
+                     help="Where models are saved (default: MODEL_DIR, else ./models)."),
+        database_option,
+    ]):
+        function = option(function)
+    return function
+
+
+def _settings(database_url: str | None, model_dir: Path | None) -> tuple[str, Path]:
+    from kitsu_ingest.settings import get_settings
+
+    settings = get_settings(database_url=database_url, model_dir=model_dir)
+    return settings.database_url, Path(settings.model_dir)
+
+
+def _store(url: str) -> StoreReader:
+    from recommender.lookup import StoreReader
+
+    return StoreReader.open(url)
+
+
+def _recommender(database_url: str | None, model_dir: Path | None,
+                 version: str | None) -> Recommender:
+    from recommender.serve import Recommender
+
+    url, directory = _settings(database_url, model_dir)
+    saved = Recommender.load(directory, version, _store(url))
+    return saved
+
+
+def _line(rank: int, item: Recommendation) -> str:
+    title = item.title if item.title is not None else f"(anime {item.anime_id} is not in the store)"
+    return f"{rank:>3}  {item.anime_id!s:>7}  {item.score:>9.4f}  {item.subtype or '-':<8} {title}"
+
+
+def _print_items(items: list[Recommendation], score: str = "score") -> None:
+    click.echo(f"{'#':>3}  {'anime':>7}  {score:>9}  {'subtype':<8} title")
+    for rank, item in enumerate(items, 1):
+        click.echo(_line(rank, item))
+        if item.because:
+            reasons = ", ".join(f"{c.title or c.anime_id} ({c.score:+.3f})" for c in item.because)
+            click.echo(f"{'':>24}because of: {reasons}")
+
+
+@click.command("user")
+@click.argument("user_id", callback=_positive_id)
+@click.option("-n", "n", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="How many anime.")
+@model_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--explain", is_flag=True, help="Show which of the user's anime drove each one.")
+@click.option("--include-planned", is_flag=True,
+              help="Allow anime the user only planned to watch back in.")
+@click.option("--fetch", is_flag=True, help="Crawl a user missing from the store first.")
+@click.option("--emulator", is_flag=True, help="With --fetch: crawl an in-process emulator.")
+@click.option("--emulator-users", type=click.IntRange(min=1), default=20_000, show_default=True)
+@click.option("--emulator-seed", type=int, default=7, show_default=True)
+def user(user_id: int, n: int, version: str | None, model_dir: Path | None,
+         database_url: str | None, as_json: bool, explain: bool, include_planned: bool,
+         fetch: bool, emulator: bool, emulator_users: int, emulator_seed: int) -> None:
+    """Recommend N anime for Kitsu user USER_ID, never one already in their library or favourites.
+
+    \b
+    A user the model has not seen is folded in from the store (no retraining); with --fetch a
+    user missing from the store is crawled first; a user with no interactions gets popular anime.
+    """
+    from recommender.serve import FALLBACK, FOLDED_IN, NotFound
+
+    recommender = _recommender(database_url, model_dir, version)
+    try:
+        result = recommender.user(user_id, n, include_planned=include_planned, explain=explain)
+    except NotFound:
+        if not fetch:
+            raise
+        from recommender.fetch import fetch_user
+
+        click.echo(f"fetching user {user_id}...", err=True)
+        fetch_user(database_url, user_id,
+                   emulator=(emulator_users, emulator_seed) if emulator else None)
+        result = recommender.user(user_id, n, include_planned=include_planned, explain=explain)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    how = {FOLDED_IN: ", folded in from the store",
+           FALLBACK: ": no interactions to go on, so popular anime (fallback)"}
+    click.echo(f"user {user_id}, model {result.version}{how.get(result.source, '')}")
+    if not result.items:
+        click.echo("nothing left to recommend")
+        return
+    _print_items(result.items, "users" if result.source == FALLBACK else "score")
+
+
+@click.command("similar")
+@click.argument("anime", nargs=-1, required=True)
+@click.option("-n", "n", type=click.IntRange(1, 1000), default=10, show_default=True)
+@model_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def similar(anime: tuple[str, ...], n: int, version: str | None, model_dir: Path | None,
+            database_url: str | None, as_json: bool) -> None:
+    """The anime most similar to ANIME (a Kitsu id, or words of its title), by cosine similarity."""
+    recommender = _recommender(database_url, model_dir, version)
+    result = recommender.similar(" ".join(anime), n)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    title = result.anime.title or "(not in the store)"
+    click.echo(f"similar to {title} (anime {result.anime.id}), model {result.version}")
+    _print_items(result.items, "cosine")
+
+
+@click.command("batch")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Parquet file to write.")
+@click.option("-n", "n", type=click.IntRange(1, 1000), default=10, show_default=True)
+@model_options
+@click.option("--include-planned", is_flag=True, help="Allow planned-only anime back in.")
+@click.option("--no-exclude", is_flag=True,
+              help="Do not read the store: exclude nothing (e.g. a model trained on a file).")
+@click.option("--threads", type=click.IntRange(0), default=0, help="Worker threads (0: per core).")
+def batch(out: Path, n: int, version: str | None, model_dir: Path | None,
+          database_url: str | None, include_planned: bool, no_exclude: bool, threads: int) -> None:
+    """Top N for every user of the model, to a Parquet file (user_id, rank, anime_id, score)."""
+    import time
+
+    from recommender.batch import exclusions_from_store, recommend_all
+    from recommender.serve import load_checked
+
+    url, directory = _settings(database_url, model_dir)
+    saved = load_checked(directory, version)
+    exclusions, read = None, 0.0
+    if not no_exclude:
+        started = time.perf_counter()
+        store = _store(url)
+        try:
+            exclusions = exclusions_from_store(store, saved, include_planned)
+        finally:
+            store.close()
+        read = time.perf_counter() - started
+    summary = recommend_all(saved, out, n, exclusions, threads=threads)
+    click.echo(f"wrote {summary.rows:,} rows for {summary.users:,} users of model {saved.version} "
+               f"to {out} in {summary.seconds:.1f} s ({summary.users_per_second:,.0f} users/s; "
+               f"store read {read:.1f} s)", err=True)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@model_options
+@click.option("--reload-interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconds between checks for a newer model (ignored with --model).")
+def serve(host: str, port: int, version: str | None, model_dir: Path | None,
+          database_url: str | None, reload_interval: float) -> None:
+    """Serve the HTTP JSON API (model loaded once; a newer saved model is picked up live).
+
+    \b
+    GET /users/{id}/recommendations?n=10[&include_planned=true][&explain=true]
+    GET /anime/{id}/similar?n=10
+    GET /health
+    """
+    import socket
+
+    import uvicorn
+
+    from recommender.http import ModelHolder, create_app
+
+    url, directory = _settings(database_url, model_dir)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise RecommenderError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+                               + (" (the port is in use)" if exc.errno == 98 else "")) from None
+    holder = ModelHolder(directory, version, _store(url), interval=reload_interval)
+    holder.refresh()
+    current = holder.current
+    state = f"model {current.version}" if current else f"no model yet ({holder.error})"
+    click.echo(f"serving on http://{host}:{sock.getsockname()[1]} with {state}", err=True)
+    config = uvicorn.Config(create_app(holder), log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
+    sys.stderr.flush()
