@@ -48,12 +48,14 @@ def emulator(users: int, *faults: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}/api/edge"
     try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{url}/anime/1", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        with httpx.Client(timeout=10) as probe:
+            for _ in range(100):
+                try:
+                    probe.get(f"{url}/anime/1")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+        time.sleep(1.0)  # let the probe's token come back to the rate-limit bucket
         yield url
     finally:
         process.terminate()
@@ -198,7 +200,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     args.users = args.users or max(20_000, int(args.sample * 1.2))
-    args.concurrency = args.concurrency or (24 if args.measure == "polite" else 16)
+    args.concurrency = args.concurrency or {"polite": 24, "memory": 8}.get(args.measure, 16)
     {"requests": requests_and_throughput, "polite": polite, "memory": memory, "faults": faults}[args.measure](args)
 
 

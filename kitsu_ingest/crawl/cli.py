@@ -53,7 +53,8 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
               help="Population of the in-process emulator.")
 @click.option("--emulator-seed", type=int, default=7, show_default=True, help="Seed of the emulator.")
 @click.option("--base-url", help="API root (default KITSU_BASE_URL), e.g. a served emulator.")
-@click.option("--rate", type=click.FloatRange(min=0), help="Requests per second at most; 0 = unlimited.")
+@click.option("--rate", type=click.FloatRange(min=0),
+              help="Requests per second at most; 0 = unlimited (the default with --emulator).")
 @click.option("--concurrency", type=click.IntRange(min=1), help="Requests in flight at most.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds before a request times out.")
 @click.option("--max-attempts", type=click.IntRange(min=1), help="Attempts per request.")
@@ -100,6 +101,8 @@ def crawl_command(
         raise ConfigError("say what to crawl: --sample N, --users IDS, --since DATE or --resume")
     if emulator and base_url:
         raise ConfigError("--emulator and --base-url exclude each other")
+    if emulator and rate is None:
+        rate = 0.0  # an in-process emulator needs no politeness
     settings = get_settings(
         database_url=database_url,
         kitsu_base_url=base_url,

@@ -245,7 +245,9 @@ async def _crawl_users(
     report: Callable[[], None],
 ) -> None:
     """Harvest the to-do list in batches; a writer task streams the results to the store."""
-    batches = [todo[i : i + plan.batch_users] for i in range(0, len(todo), plan.batch_users)]
+    # Enough batches to keep every connection busy, as large as that allows (up to batch_users).
+    size = max(1, min(plan.batch_users, math.ceil(len(todo) / client.concurrency)))
+    batches = [todo[i : i + size] for i in range(0, len(todo), size)]
     # A small queue: finished batches wait for the writer, not in memory by the thousand.
     results: asyncio.Queue[Harvest | tuple[list[int], RecordError] | None] = asyncio.Queue(maxsize=4)
 

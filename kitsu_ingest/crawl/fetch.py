@@ -111,16 +111,15 @@ async def harvest(
     `known_anime` (already stored by this crawl) are not mapped again."""
     for attempt in range(CONSISTENCY_ATTEMPTS):
         result = Harvest(user_ids=list(user_ids))
-        complete = await _collect(
+        library = _collect(
             client, "/library-entries", library_params(user_ids, since), result, entry_row,
             result.entries, result.entries_per_user, fetched_at, known_anime,
         )
-        if with_favorites:
-            complete &= await _collect(
-                client, "/favorites", favorite_params(user_ids), result, favorite_row,
-                result.favorites, result.favorites_per_user, fetched_at, known_anime,
-            )
-        if complete:
+        favorites = _collect(
+            client, "/favorites", favorite_params(user_ids), result, favorite_row,
+            result.favorites, result.favorites_per_user, fetched_at, known_anime,
+        ) if with_favorites else _done()
+        if all(await asyncio.gather(library, favorites)):
             break
         if attempt + 1 == CONSISTENCY_ATTEMPTS:
             raise TransientError(
@@ -130,6 +129,10 @@ async def harvest(
     hidden = [row for row in result.entries if row["anime_id"] is None]
     await asyncio.gather(*(_resolve(client, result, row, fetched_at) for row in hidden))
     return result
+
+
+async def _done() -> bool:
+    return True
 
 
 def _keep(result: Harvest, resource: dict[str, Any], fetched_at: datetime) -> int | None:
