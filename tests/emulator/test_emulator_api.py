@@ -236,3 +236,17 @@ def test_identical_apps_serve_identical_bytes(make_api) -> None:
     first = [r.content for r in Api(create_app(EmulatorConfig(users=200, seed=3))).get_many(paths)]
     second = [r.content for r in Api(create_app(EmulatorConfig(users=200, seed=3))).get_many(paths)]
     assert first == second
+
+
+def test_several_users_at_once_with_owner_linkage(api, population: Population, sample_users) -> None:
+    uids = sorted({sample_users["medium"], sample_users["favs"]})
+    ids = ",".join(map(str, uids))
+    docs = api.crawl(f"/library-entries?filter[userId]={ids}&include=anime,user&fields[users]=name&page[limit]=500")
+    owners = [int(e["relationships"]["user"]["data"]["id"]) for d in docs for e in d["data"]]
+    visible = {u: int((~population.user(u).library.private).sum()) for u in uids}
+    assert docs[0]["meta"]["count"] == sum(visible.values()) == len(owners)
+    assert {u: owners.count(u) for u in uids} == visible
+    users = [r for r in docs[0]["included"] if r["type"] == "users"]
+    assert {int(u["id"]) for u in users} <= set(uids) and all(set(u["attributes"]) == {"name"} for u in users)
+    favs = api.json(f"/favorites?filter[userId]={ids}&include=item,user&page[limit]=20")
+    assert all(int(f["relationships"]["user"]["data"]["id"]) in uids for f in favs["data"])
