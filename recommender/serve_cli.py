@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from recommender.serve import Recommendation, Recommender
 
 __all__ = ["batch", "serve", "similar", "user"]
+
+# One user's scores are a matrix-vector product: BLAS threads only cost their start-up.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def _positive_id(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
@@ -200,7 +204,10 @@ def serve(host: str, port: int, version: str | None, model_dir: Path | None,
     from recommender.http import ModelHolder, create_app
 
     url, directory = _settings(database_url, model_dir)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
+    # without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
