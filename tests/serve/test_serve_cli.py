@@ -38,16 +38,19 @@ def test_user_text_json_and_explain(trained: Trained) -> None:
     assert out.startswith("similar to Show 1003 Sora (anime 1003)") and len(out.splitlines()) == 4
 
 
-@pytest.mark.parametrize(("args", "needles"), [
+BAD_INPUT = [
     (["user", "abc"], ["'abc' is not a user id"]),
     (["user", "0"], ["is not a user id"]),
     (["user", "4242"], ["user 4242 is unknown", "--fetch"]),
     (["user", "1", "--model", "nope"], ["no model version matches 'nope'"]),
     (["similar", "77"], ["anime 77 is not in model"]),
     (["similar", "nothing like it"], ["no anime titled like"]),
-])
-def test_bad_input(trained: Trained, args: list[str], needles: list[str]) -> None:
-    _one_error_line(*trained.cli(*args)[::2], *needles)
+]
+
+
+def test_bad_input(trained: Trained) -> None:
+    for args, needles in BAD_INPUT:
+        _one_error_line(*trained.cli(*args)[::2], *needles)
 
 
 def test_no_model_corrupt_model_and_no_store(trained: Trained, tmp_path: Path) -> None:
