@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
     from scipy.sparse import csr_matrix
 
-__all__ = ["ClusterPopularity", "align_labels"]
+__all__ = ["ClusterPopularity", "align_labels", "store_clusters"]
 
 
 def align_labels(row_ids: np.ndarray, labelled_ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -92,3 +92,16 @@ class ClusterPopularity:
         top = np.argpartition(-scores, n - 1)[:n] if n > 0 else np.empty(0, dtype=np.int64)
         top = top[np.argsort(-scores[top], kind="stable")]
         return top, scores[top]
+
+
+def store_clusters(row_ids: np.ndarray, database_url: str | None) -> np.ndarray | None:
+    """Cluster labels for the rows (user ids) from the newest `segment-users` run with clusters
+    in the store; None when there is none (the cluster baseline is then left out)."""
+    from kitsu_ingest.segment.store import load_cluster_labels
+    from kitsu_ingest.settings import get_settings
+    from kitsu_ingest.store.migrate import open_store
+
+    segments = load_cluster_labels(open_store(get_settings(database_url=database_url).database_url))
+    if segments is None:
+        return None
+    return align_labels(row_ids, segments.user_ids, segments.labels)

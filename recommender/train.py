@@ -16,6 +16,7 @@ from recommender.errors import DataError
 from recommender.grid import Grid
 
 if TYPE_CHECKING:
+    import numpy as np
     from implicit.cpu.als import AlternatingLeastSquares
 
     from recommender.data import Interactions
@@ -68,9 +69,10 @@ def _params(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def test_metrics(
-    split: Split, params: Mapping[str, Any], config: TrainConfig
+    split: Split, params: Mapping[str, Any], config: TrainConfig, clusters: np.ndarray | None = None
 ) -> dict[str, dict[str, float]]:
-    """Test figures of ALS (refitted on train + validation with `params`) and of each baseline."""
+    """Test figures of ALS (refitted on train + validation with `params`) and of each baseline;
+    with `clusters` (a label per user row, -1 none), of cluster popularity too."""
     from recommender.als import blas_single_thread, fit_als
     from recommender.baselines import FactorScorer, make_baseline
     from recommender.evaluation import EvalSet, evaluate
@@ -86,6 +88,11 @@ def test_metrics(
         for name in config.baselines:
             scorer = make_baseline(name, development, seed=config.seed)
             out[name] = evaluate(scorer, eval_set, config.k, auc=True)
+        if clusters is not None:
+            from recommender.cluster_popularity import ClusterPopularity
+
+            scorer = ClusterPopularity(min_support=5).fit(development, clusters)
+            out["cluster_popularity"] = evaluate(scorer, eval_set, config.k, auc=True)
     return out
 
 
@@ -107,8 +114,11 @@ def train(
     *,
     on_fit: Callable[[], None] | None = None,
     refit: bool = True,
+    clusters: np.ndarray | None = None,
 ) -> TrainResult:
-    """Search `grid` on a validation split of `data`, report test figures, refit on all of it."""
+    """Search `grid` on a validation split of `data`, report test figures, refit on all of it.
+
+    `clusters` (one label per user row) adds the cluster-popularity baseline to the test."""
     import time
 
     from recommender.grid import search
@@ -126,7 +136,7 @@ def train(
     searched = time.perf_counter()
     best = choose(results, config.k)
     params = _params(best)
-    test = test_metrics(split, params, config)
+    test = test_metrics(split, params, config, clusters)
     tested = time.perf_counter()
     model = fit_final(data, params, config.seed)[0] if refit else None
     timings = {"search_seconds": searched - started, "test_seconds": tested - searched,

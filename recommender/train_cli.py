@@ -147,7 +147,7 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("grid search", total=len(grid.fits()))
         result = run_training(data, grid, config, on_fit=lambda: progress.advance(task),
-                              refit=not no_save)
+                              refit=not no_save, clusters=_clusters(source, data, database_url))
     console.print(top_table(result.results, k))
     console.print(metrics_table(result.test, "test (ALS refitted on train + validation)"))
     with tempfile.TemporaryDirectory() as scratch:
@@ -171,6 +171,15 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
                                "test": result.test, "version": version,
                                "data": {"shape": list(data.shape), "nnz": data.nnz},
                                "timings": result.timings}, indent=2))
+
+
+def _clusters(source: dict[str, Any], data: Any, database_url: str | None) -> Any:
+    """Users' clusters from the store's newest segmentation, when the data is the store's."""
+    if source["kind"] != "store":
+        return None
+    from recommender.cluster_popularity import store_clusters
+
+    return store_clusters(data.user_ids, database_url)
 
 
 def _describe_source(source: dict[str, Any], database_url: str | None) -> dict[str, Any]:
@@ -254,7 +263,7 @@ def evaluate(version: str | None, database_url: str | None, interactions: Path |
                       f"(fingerprint {data.fingerprint()} != {meta['fingerprint']})[/]")
     config = TrainConfig(**{**meta["config"], "baselines": tuple(meta["config"]["baselines"])})
     split = make_split(data, config.split, **config.split_args())
-    figures = test_metrics(split, meta["params"], config)
+    figures = test_metrics(split, meta["params"], config, _clusters(source, data, database_url))
     if as_json:
         click.echo(json.dumps({"version": saved.version, "params": meta["params"],
                                "test": figures, "saved": meta["metrics"]["test"]}, indent=2))

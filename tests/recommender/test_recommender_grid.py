@@ -75,3 +75,18 @@ def test_invalid_grid_file(tmp_path: Path, text: str) -> None:
     path.write_text(text)
     with pytest.raises(ConfigFileError):
         load_grid(path)
+
+
+def test_cluster_popularity_joins_the_test_when_clusters_exist() -> None:
+    from recommender.train import TrainConfig, test_metrics
+
+    data = _matrix()
+    split = holdout(data, 0.2, 0.2, seed=0)
+    params = {"transform": "log", "bm25": False, "factors": 8, "regularization": 0.1,
+              "alpha": 10.0, "iterations": 3}
+    config = TrainConfig(baselines=("popularity",))
+    assert set(test_metrics(split, params, config)) == {"als", "popularity"}
+    clusters = np.arange(data.shape[0]) % 3
+    with_clusters = test_metrics(split, params, config, clusters)
+    assert set(with_clusters) == {"als", "popularity", "cluster_popularity"}
+    assert 0 <= with_clusters["cluster_popularity"]["ndcg@10"] <= 1
