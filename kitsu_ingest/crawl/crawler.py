@@ -245,8 +245,9 @@ async def _crawl_users(
     report: Callable[[], None],
 ) -> None:
     """Harvest the to-do list in batches; a writer task streams the results to the store."""
-    # Enough batches to keep every connection busy, as large as that allows (up to batch_users).
-    size = max(1, min(plan.batch_users, math.ceil(len(todo) / client.concurrency)))
+    # Batches as large as batch_users allows, but at least four per connection, so that the
+    # crawl's tail (the last, sequentially paged batches) keeps every connection busy.
+    size = max(1, min(plan.batch_users, math.ceil(len(todo) / (4 * client.concurrency))))
     batches = [todo[i : i + size] for i in range(0, len(todo), size)]
     # A small queue: finished batches wait for the writer, not in memory by the thousand.
     results: asyncio.Queue[Harvest | tuple[list[int], RecordError] | None] = asyncio.Queue(maxsize=4)

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import orjson
@@ -23,7 +24,7 @@ from kitsu_ingest.errors import (
 from kitsu_ingest.kitsu.jsonapi import Document, parse_document
 from kitsu_ingest.kitsu.ratelimit import AdaptiveRate
 
-__all__ = ["ClientStats", "KitsuClient"]
+__all__ = ["ClientStats", "KitsuClient", "following_pages"]
 
 JSONAPI = "application/vnd.api+json"
 
@@ -127,12 +128,25 @@ class KitsuClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def pages(self, path: str, params: Mapping[str, Any] | None = None) -> AsyncIterator[Document]:
-        """Every page of a collection, following `links.next` as the server gives it."""
+        """Every page of a collection: the first, then the rest all at once (their URLs are
+        `links.next` with each remaining offset, from `meta.count`), in the order they arrive.
+        Without a count or an offset in `links.next`, the pages are followed one by one."""
         document = await self.get(path, params)
         yield document
-        while document.next:
-            document = await self.get(document.next)
-            yield document
+        following = following_pages(document)
+        if following is None:
+            while document.next:
+                document = await self.get(document.next)
+                yield document
+            return
+        tasks = [asyncio.ensure_future(self.get(url)) for url in following]
+        try:
+            for task in asyncio.as_completed(tasks):
+                yield await task
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -186,6 +200,28 @@ class KitsuClient:
         if status == 401:
             raise AuthError(f"Kitsu refused the credentials (401): {detail}")
         raise RequestRejected(f"HTTP {status} for {url}: {detail}")
+
+
+def following_pages(document: Document) -> list[str] | None:
+    """URLs of the pages after `document`: its `links.next` with page[offset] set to each
+    remaining offset up to `meta.count`; None when the links or count do not allow it."""
+    if not document.next:
+        return []
+    parts = urlsplit(document.next)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    values = dict(query)
+    try:
+        offset, limit = int(values["page[offset]"]), int(values["page[limit]"])
+    except (KeyError, ValueError):
+        return None
+    if document.count is None or limit < 1:
+        return None
+    return [
+        urlunsplit(parts._replace(query=urlencode(
+            [(k, str(o) if k == "page[offset]" else v) for k, v in query]
+        )))
+        for o in range(offset, document.count, limit)
+    ]
 
 
 def _seconds(value: str | None) -> float | None:

@@ -180,3 +180,36 @@ def test_rate_limit_spaces_requests() -> None:
             return time.monotonic() - started
 
     assert 0.45 <= run(go()) <= 1.0
+
+
+def test_following_pages_come_from_next_and_count() -> None:
+    from kitsu_ingest.kitsu import Document
+    from kitsu_ingest.kitsu.client import following_pages
+
+    next_url = f"{BASE}/library-entries?filter%5BuserId%5D=1%2C2&page%5Blimit%5D=500&page%5Boffset%5D=500"
+    document = Document(url="", data=[], links={"next": next_url}, meta={"count": 1234})
+    urls = following_pages(document)
+    assert urls is not None and len(urls) == 2 and urls[0] == next_url
+    assert urls[1].endswith("page%5Blimit%5D=500&page%5Boffset%5D=1000")
+    assert following_pages(Document(url="", data=[], links={}, meta={"count": 3})) == []
+    cursor = Document(url="", data=[], links={"next": f"{BASE}/x?page%5Bcursor%5D=abc"}, meta={"count": 9})
+    assert following_pages(cursor) is None
+
+
+@respx.mock
+def test_pages_fetches_the_rest_at_once() -> None:
+    def page(offset: int) -> dict[str, Any]:
+        links = {"next": f"{BASE}/users?page%5Blimit%5D=2&page%5Boffset%5D=2"} if offset == 0 else {}
+        return {"data": [{"id": str(offset + i), "type": "users"} for i in range(2) if offset + i < 5],
+                "meta": {"count": 5}, "links": links}
+
+    for offset in (2, 4):
+        respx.get(f"{BASE}/users", params={"page[offset]": str(offset)}).mock(
+            return_value=httpx.Response(200, json=page(offset)))
+    respx.get(f"{BASE}/users").mock(return_value=httpx.Response(200, json=page(0)))
+
+    async def go() -> list[str]:
+        async with client() as kitsu:
+            return [r["id"] async for doc in kitsu.pages("/users", {"page[limit]": 2}) for r in doc.data]
+
+    assert sorted(run(go())) == ["0", "1", "2", "3", "4"]
