@@ -14,13 +14,15 @@ SLOW_FACTOR = 0.7  # on a 429 without Retry-After
 SLOW_COOLDOWN = 1.0  # seconds: one slow-down per burst of 429s, not one per request in flight
 RECOVER_AFTER = 20  # successes at one rate before trying a faster one
 RECOVER_FACTOR = 1.1
-UNLIMITED = 1000.0  # an unlimited client that recovered this far is unlimited again
+UNLIMITED = 1000.0
+BURST = 3  # requests the bucket holds: enough to catch up after the event loop was busy  # an unlimited client that recovered this far is unlimited again
 
 
 class AdaptiveRate:
     """Requests per second, at most `target` (None: unlimited until a 429 says otherwise).
 
-    The bucket holds one request, so requests are evenly spaced and never burst. A 429 with
+    The bucket holds at most three requests, so requests are evenly spaced, and a turn missed
+    while the event loop was busy is caught up with a burst of at most three. A 429 with
     `Retry-After` pauses every request for that long; one without cuts the rate by 30% (from the
     rate achieved, when unlimited; at most once a second), and it climbs back by 10% per 20
     successes up to the target. Under random 429s the two settle at a steady rate.
@@ -37,7 +39,10 @@ class AdaptiveRate:
 
     @staticmethod
     def _make(rate: float | None) -> AsyncLimiter | None:
-        return None if rate is None else AsyncLimiter(1, 1.0 / rate)
+        if rate is None:
+            return None
+        burst = max(1, min(BURST, int(rate)))
+        return AsyncLimiter(burst, burst / rate)
 
     async def acquire(self) -> None:
         """Wait for the next request's turn."""
