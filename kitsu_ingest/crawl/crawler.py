@@ -6,7 +6,6 @@ import asyncio
 import math
 import random
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime

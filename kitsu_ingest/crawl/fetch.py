@@ -111,15 +111,20 @@ async def harvest(
     `known_anime` (already stored by this crawl) are not mapped again."""
     for attempt in range(CONSISTENCY_ATTEMPTS):
         result = Harvest(user_ids=list(user_ids))
-        library = _collect(
-            client, "/library-entries", library_params(user_ids, since), result, entry_row,
-            result.entries, result.entries_per_user, fetched_at, known_anime,
-        )
-        favorites = _collect(
-            client, "/favorites", favorite_params(user_ids), result, favorite_row,
-            result.favorites, result.favorites_per_user, fetched_at, known_anime,
-        ) if with_favorites else _done()
-        if all(await asyncio.gather(library, favorites)):
+        # A task group: if one collection fails, the other is cancelled, not left running.
+        try:
+            async with asyncio.TaskGroup() as group:
+                library = group.create_task(_collect(
+                    client, "/library-entries", library_params(user_ids, since), result, entry_row,
+                    result.entries, result.entries_per_user, fetched_at, known_anime,
+                ))
+                favorites = group.create_task(_collect(
+                    client, "/favorites", favorite_params(user_ids), result, favorite_row,
+                    result.favorites, result.favorites_per_user, fetched_at, known_anime,
+                )) if with_favorites else None
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        if library.result() and (favorites is None or favorites.result()):
             break
         if attempt + 1 == CONSISTENCY_ATTEMPTS:
             raise TransientError(
@@ -129,10 +134,6 @@ async def harvest(
     hidden = [row for row in result.entries if row["anime_id"] is None]
     await asyncio.gather(*(_resolve(client, result, row, fetched_at) for row in hidden))
     return result
-
-
-async def _done() -> bool:
-    return True
 
 
 def _keep(result: Harvest, resource: dict[str, Any], fetched_at: datetime) -> int | None:

@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from kitsu_ingest.segment.errors import SegmentError
-from kitsu_ingest.store.models import Anime, User
+from kitsu_ingest.store.models import Anime
 
 __all__ = [
     "FAVORITE_CODE",

@@ -12,7 +12,6 @@ from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from itertools import islice
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import DateTime, Table, select
