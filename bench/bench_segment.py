@@ -5,12 +5,13 @@
 
 The store is generated with the emulator's distributions, vectorised (the emulator itself makes a
 user in about half a millisecond: 10 minutes for a million): its user ids and catalogue, the same
-library-length mixture (30% empty, 25% casual, 45% log-normal active; 1.6x draws, first n distinct), taste vectors ~ Dirichlet(0.12)
-over 24 groups, anime drawn from the taste group (6% from the whole catalogue) by userCount^0.7,
-per-user status mixes ~ Dirichlet(2.2 x MAL mix), the emulator's progress, rating and favourite
-rules for the counters, and anime favourites drawn among watched entries. Left out: NSFW opt-ins,
-private entries, dates (NULL). Rows are written with sqlite3's executemany, the two library
-indexes dropped during the load and rebuilt after (the schema ends as `db upgrade` makes it).
+library-length mixture (30% empty, 25% casual, 45% log-normal active; 1.6x draws, first n distinct),
+taste vectors ~ Dirichlet(0.12) over 24 groups, anime drawn from the taste group (6% from the whole
+catalogue) by userCount^0.7, per-user status mixes ~ Dirichlet(2.2 x MAL mix), the emulator's
+progress, rating and favourite rules for the counters, and anime favourites drawn among watched
+entries. Left out: NSFW opt-ins, private entries, dates (NULL). Rows are written with sqlite3's
+executemany, the two library indexes dropped during the load and rebuilt after (the schema ends as
+`db upgrade` makes it).
 Then `kitsu-ingest segment-users --k 2..12 --json` runs in a child process; its wall time and
 peak RSS (ru_maxrss of the child) are reported and appended to bench/out/segment.json, with the
 1-minute load average before and after (the machine is shared: other work inflates the times).

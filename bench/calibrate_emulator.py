@@ -54,8 +54,8 @@ def _head(shared: Path) -> list[list[object]]:
         kid = int(kid)
         if kid in rows:
             continue
-        est = int(round(150_000 * (k / n_mal_users) ** 2)) + 50 * k  # heuristic, see docstring
-        rows[kid] = [kid, types.get(kid, "TV"), est, int(round(est * fav_rate)), None]
+        est = round(150_000 * (k / n_mal_users) ** 2) + 50 * k  # heuristic, see docstring
+        rows[kid] = [kid, types.get(kid, "TV"), est, round(est * fav_rate), None]
     return sorted(rows.values(), key=lambda r: r[0])
 
 

@@ -39,7 +39,7 @@ class LazyGroup(click.Group):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy_commands = dict(lazy_commands or {})
-        self.user_errors = (KitsuIngestError, *user_errors)
+        self.user_errors: tuple[type[BaseException], ...] = (KitsuIngestError, *user_errors)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})

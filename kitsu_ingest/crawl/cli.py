@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from kitsu_ingest.clikit import database_option
-from kitsu_ingest.crawl.crawler import CrawlPlan, CrawlProgress, crawl
+from kitsu_ingest.crawl.crawler import CrawlPlan, CrawlProgress
+from kitsu_ingest.crawl.run import run_crawl
 from kitsu_ingest.errors import ConfigError, UnreachableError
-from kitsu_ingest.settings import Settings, get_settings
+from kitsu_ingest.kitsu.config import ApiConfig
+from kitsu_ingest.settings import get_settings
 from kitsu_ingest.store.migrate import open_store
 
 __all__ = ["crawl_command"]
-
-EMULATOR_URL = "http://kitsu.emulator/api/edge"
 
 
 def _user_ids(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -39,7 +39,7 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or an ISO 8601 time") from None
-    return parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 @click.command("crawl")
@@ -111,61 +111,23 @@ def crawl_command(
         kitsu_timeout=timeout,
         kitsu_max_attempts=max_attempts,
     )
-    url = EMULATOR_URL if emulator else settings.kitsu_base_url
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"the API URL {url!r} must start with http:// or https://")
+    api = ApiConfig.from_settings(settings, emulator=(emulator_users, emulator_seed) if emulator else None)
     engine = open_store(settings.database_url)
     plan = CrawlPlan(sample=sample, seed=seed, users=user_ids, since=since, batch_users=batch_users)
-    show = not (as_json or quiet)
-    summary = asyncio.run(
-        _run(engine, settings, url, plan, resume, (emulator_users, emulator_seed) if emulator else None, show)
-    )
+    with _ProgressBar(show=not (as_json or quiet)) as bar:
+        try:
+            summary = asyncio.run(run_crawl(engine, api, plan, resume=resume, on_progress=bar.update))
+        except UnreachableError as exc:
+            raise UnreachableError(
+                f"{exc}. To work offline use --emulator, or serve one with "
+                "`kitsu-ingest emulator --port 8765` and pass --base-url http://127.0.0.1:8765/api/edge"
+            ) from None
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2))
     else:
         _print_summary(summary)
     if summary.status != "done":
         raise SystemExit(1)
-
-
-async def _run(
-    engine: Any,
-    settings: Settings,
-    url: str,
-    plan: CrawlPlan,
-    resume: bool,
-    emulated: tuple[int, int] | None,
-    show: bool,
-) -> CrawlProgress:
-    from kitsu_ingest.kitsu.client import KitsuClient
-
-    transport = None
-    if emulated is not None:
-        import httpx
-
-        from kitsu_ingest.emulator import EmulatorConfig, create_app
-
-        transport = httpx.ASGITransport(app=create_app(EmulatorConfig(users=emulated[0], seed=emulated[1])))
-    client = KitsuClient(
-        url,
-        rate=settings.kitsu_rate or None,
-        concurrency=settings.kitsu_concurrency,
-        timeout=settings.kitsu_timeout,
-        max_attempts=settings.kitsu_max_attempts,
-        user_agent=settings.kitsu_user_agent,
-        transport=transport,
-    )
-    async with client:
-        try:
-            if settings.kitsu_username and settings.kitsu_password:
-                await client.login(settings.kitsu_username, settings.kitsu_password.get_secret_value())
-            with _ProgressBar(show) as bar:
-                return await crawl(engine, client, plan, resume=resume, on_progress=bar.update)
-        except UnreachableError as exc:
-            raise UnreachableError(
-                f"{exc}. To work offline use --emulator, or serve one with "
-                "`kitsu-ingest emulator --port 8765` and pass --base-url http://127.0.0.1:8765/api/edge"
-            ) from None
 
 
 class _ProgressBar:

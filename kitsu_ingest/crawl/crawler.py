@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from kitsu_ingest.crawl import state
+from kitsu_ingest.crawl import ledger
 from kitsu_ingest.crawl.fetch import Harvest, RecordError, harvest
 from kitsu_ingest.crawl.mapping import MalformedRecord, user_row
+from kitsu_ingest.crawl.writer import record_errors, write_harvests
 from kitsu_ingest.errors import ConfigError, NotFoundError, RequestRejected, TransientError
 from kitsu_ingest.kitsu.client import KitsuClient
-from kitsu_ingest.store.models import User
+from kitsu_ingest.store.models import User, table
 
 __all__ = ["CrawlPlan", "CrawlProgress", "crawl", "sample_offsets"]
 
@@ -109,7 +110,7 @@ async def crawl(
     Users are written in batches, each in one transaction with their move to `done`; stopping
     at any moment loses at most the batches in flight, which `--resume` fetches again.
     """
-    run = state.open_run(engine, plan.to_params(), client.base_url, resume=resume)
+    run = ledger.open_run(engine, plan.to_params(), client.base_url, resume=resume)
     plan = CrawlPlan.from_params(run.params) if run.resumed else plan
     progress = CrawlProgress(run_id=run.id)
     started = time.monotonic()
@@ -127,9 +128,9 @@ async def crawl(
             progress.phase = "choosing users"
             report()
             await _register(engine, client, run, plan, progress, report)
-            state.update_params(engine, run, registered=True)
-        todo = await asyncio.to_thread(state.pending_users, engine, run)
-        states = await asyncio.to_thread(state.user_states, engine, run)
+            ledger.update_params(engine, run, registered=True)
+        todo = await asyncio.to_thread(ledger.pending_users, engine, run)
+        states = await asyncio.to_thread(ledger.user_states, engine, run)
         progress.phase = "crawling"
         progress.users_total = sum(states.values())
         progress.users_done = states["done"]
@@ -143,31 +144,31 @@ async def crawl(
     progress.status = "incomplete" if progress.users_failed else "done"
     progress.phase = "finished"
     report()
-    await asyncio.to_thread(state.finish_run, engine, run, progress.status, progress.as_dict())
+    await asyncio.to_thread(ledger.finish_run, engine, run, progress.status, progress.as_dict())
     return progress
 
 
-def _finish_quietly(engine: Engine, run: state.Run, progress: CrawlProgress) -> None:
+def _finish_quietly(engine: Engine, run: ledger.Run, progress: CrawlProgress) -> None:
     """Mark the run interrupted if the store still lets us (it may be the store that failed)."""
     try:
-        state.finish_run(engine, run, "interrupted", progress.as_dict())
-    except Exception:  # noqa: BLE001 - the original error is the one to report
+        ledger.finish_run(engine, run, "interrupted", progress.as_dict())
+    except Exception:  # the original error is the one to report
         pass
 
 
 async def _register(
     engine: Engine,
     client: KitsuClient,
-    run: state.Run,
+    run: ledger.Run,
     plan: CrawlPlan,
     progress: CrawlProgress,
     report: Callable[[], None],
 ) -> None:
     """Fetch the profiles of the run's users and put them on its to-do list."""
-    fetched_at = state.utcnow()
+    fetched_at = ledger.utcnow()
     if plan.users is None and plan.since is not None:
         plan = CrawlPlan(users=tuple(await asyncio.to_thread(_stored_user_ids, engine)), since=plan.since)
-        state.update_params(engine, run, users=list(plan.users or ()))
+        ledger.update_params(engine, run, users=list(plan.users or ()))
     if plan.users is not None:
         ids = list(dict.fromkeys(plan.users))
         requests = [
@@ -179,7 +180,7 @@ async def _register(
         total = run.params.get("total")
         if total is None:
             total = (await client.get("/users", {"page[limit]": 1})).count or 0
-            state.update_params(engine, run, total=total)
+            ledger.update_params(engine, run, total=total)
         offsets = sample_offsets(total, plan.sample, plan.seed)
         requests = [
             ("/users", {"page[limit]": PAGE, "page[offset]": offset}, min(PAGE, plan.sample - PAGE * i))
@@ -198,8 +199,8 @@ async def _register(
         if "filter[id]" in params:
             asked = {int(v) for v in params["filter[id]"].split(",")}
             missing = sorted(asked - {row["id"] for row in rows})
-        await asyncio.to_thread(state.register_users, engine, run, rows, missing)
-        await asyncio.to_thread(state.record_errors, engine, run, errors)
+        await asyncio.to_thread(ledger.register_users, engine, run, rows, missing)
+        await asyncio.to_thread(record_errors, engine, run, errors)
         progress.users_total += len(rows) + len(missing)
         progress.users_missing += len(missing)
         report()
@@ -209,7 +210,8 @@ async def _register(
 
 def _stored_user_ids(engine: Engine) -> list[int]:
     with engine.connect() as conn:
-        return list(conn.execute(select(User.__table__.c.id).order_by(User.__table__.c.id)).scalars())
+        ids = table(User).c.id
+        return list(conn.execute(select(ids).order_by(ids)).scalars())
 
 
 async def _gather_bounded(coroutines: list[Any], limit: int) -> None:
@@ -236,7 +238,7 @@ async def _gather_bounded(coroutines: list[Any], limit: int) -> None:
 async def _crawl_users(
     engine: Engine,
     client: KitsuClient,
-    run: state.Run,
+    run: ledger.Run,
     plan: CrawlPlan,
     todo: list[tuple[int, int]],
     progress: CrawlProgress,
@@ -259,7 +261,7 @@ async def _crawl_users(
                 ids,
                 since=plan.since,
                 with_favorites=any(favs > 0 for _, favs in batch),
-                fetched_at=state.utcnow(),
+                fetched_at=ledger.utcnow(),
                 known_anime=anime_seen,
             )
         except (TransientError, RequestRejected, NotFoundError) as exc:
@@ -288,7 +290,7 @@ async def _crawl_users(
 
 async def _write(
     engine: Engine,
-    run: state.Run,
+    run: ledger.Run,
     plan: CrawlPlan,
     results: asyncio.Queue[Any],
     progress: CrawlProgress,
@@ -306,7 +308,7 @@ async def _write(
         for h in pending:  # each anime once per crawl, however many users have it
             h.anime = {k: v for k, v in h.anime.items() if k not in anime_seen}
             anime_seen.update(h.anime)
-        state.write_harvests(engine, run, pending, failures, full=plan.since is None)
+        write_harvests(engine, run, pending, failures, full=plan.since is None)
         for h in pending:
             progress.users_done += len(h.user_ids)
             progress.entries += len(h.entries)
@@ -334,7 +336,7 @@ async def _write(
         if (pending or failures) and (rows >= FLUSH_ROWS or time.monotonic() - last >= FLUSH_SECONDS):
             await flush()
         elif item is ...:
-            await asyncio.to_thread(state.heartbeat, engine, run)
+            await asyncio.to_thread(ledger.heartbeat, engine, run)
             report()
     if pending or failures:
         await flush()

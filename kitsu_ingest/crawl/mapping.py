@@ -3,11 +3,12 @@ MalformedRecord carrying its raw JSON, so the crawler can file it and go on."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from kitsu_ingest.domain import LIBRARY_STATUSES
 from kitsu_ingest.kitsu.jsonapi import MISSING, linkage
 
 __all__ = [
@@ -21,7 +22,7 @@ __all__ = [
     "user_row",
 ]
 
-ENTRY_STATUSES = frozenset({"current", "planned", "completed", "on_hold", "dropped"})
+ENTRY_STATUSES = frozenset(LIBRARY_STATUSES)
 Resource = dict[str, Any]
 
 
@@ -43,7 +44,7 @@ def parse_time(value: Any) -> datetime | None:
         return datetime.fromisoformat(value[:-1])
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
 
@@ -131,7 +132,7 @@ def owner(resource: Resource) -> int | None:
     linked = linkage(resource, "user")
     if linked is MISSING or linked is None:
         return None
-    kind, ident = linked  # type: ignore[misc]
+    kind, ident = linked
     return int(ident) if kind == "users" else None
 
 
@@ -158,7 +159,7 @@ def entry_row(resource: Resource, fetched_at: datetime) -> dict[str, Any]:
         return {
             "id": _id(resource),
             "user_id": user_id,
-            "anime_id": None if anime is None else int(anime[1]),  # type: ignore[index]
+            "anime_id": None if anime is None else int(anime[1]),
             "status": status,
             "progress": _int(a.get("progress")),
             "reconsuming": bool(a.get("reconsuming") or False),
@@ -185,7 +186,7 @@ def favorite_row(resource: Resource, fetched_at: datetime) -> dict[str, Any] | N
         item = linkage(resource, "item")
         if item is MISSING or item is None:
             raise ValueError("no item linkage")
-        kind, ident = item  # type: ignore[misc]
+        kind, ident = item
         if kind != "anime":
             return None
         return {

@@ -4,17 +4,23 @@
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://kitsu.test/api/edge") as client: ...
 
+or, without faults, `in_process_transport(users, seed)` with base URL `EMULATOR_URL`.
+
 Or from a shell: `kitsu-ingest emulator --port 8765 --users 20000 --seed 7`.
 The contract is `shared/KITSU_API.md`; the generative model is described in `population.py`.
 """
+
+from __future__ import annotations
 
 from kitsu_ingest.emulator.app import EmulatorConfig, create_app
 from kitsu_ingest.emulator.catalogue import Catalogue
 from kitsu_ingest.emulator.faults import FaultConfig, parse_latency
 from kitsu_ingest.emulator.population import HEAVY_USER, STATUSES, Population, User
+from kitsu_ingest.emulator.transport import EMULATOR_URL, in_process_transport
 from kitsu_ingest.emulator.truth import EntryTruth, UserTruth, ground_truth, user_truth
 
 __all__ = [
-    "HEAVY_USER", "STATUSES", "Catalogue", "EmulatorConfig", "EntryTruth", "FaultConfig",
-    "Population", "User", "UserTruth", "create_app", "ground_truth", "parse_latency", "user_truth",
+    "EMULATOR_URL", "HEAVY_USER", "STATUSES", "Catalogue", "EmulatorConfig", "EntryTruth", "FaultConfig",
+    "Population", "User", "UserTruth", "create_app", "ground_truth", "in_process_transport", "parse_latency",
+    "user_truth",
 ]

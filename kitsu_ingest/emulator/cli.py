@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
@@ -27,7 +29,7 @@ def _check_users(users: int) -> None:
         raise ConfigError(f"--users must be at least 1 (got {users})")
 
 
-def _probability(name: str) -> click.Option:
+def _probability(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return click.option(f"--{name}", type=click.FloatRange(0, 1), default=0.0, show_default=True,
                         help=f"Share of requests answered with {_FAULT_HELP[name]}.")
 

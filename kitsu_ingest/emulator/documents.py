@@ -78,7 +78,7 @@ def _rels_template(base: str, kind: str, names: tuple[str, ...], data_rels: tupl
     rels = _rels(base, kind + "/{ID}", names, None)
     for rel in data_rels:
         if rel in rels:
-            rels[rel]["data"] = "{DATA:%s}" % rel
+            rels[rel]["data"] = f"{{DATA:{rel}}}"
     return orjson.dumps(rels).decode()
 
 
@@ -90,7 +90,7 @@ def _fast_rels(base: str, kind: str, names: tuple[str, ...], keep: set[str] | No
         names = tuple(n for n in names if n in keep)
     text = _rels_template(base, kind, names, tuple(data or ())).replace("{ID}", str(ident))
     for rel, value in (data or {}).items():
-        text = text.replace('"{DATA:%s}"' % rel, value)
+        text = text.replace(f'"{{DATA:{rel}}}"', value)
     return orjson.Fragment(text)
 
 
@@ -108,7 +108,7 @@ def _image(base: str, kind: str, ident: int, sizes: Sequence[str]) -> dict[str, 
 def user(u: User, base: str, keep: set[str] | None = None) -> dict[str, Any]:
     """A `users` resource object."""
     has_avatar = u.id % 3 != 0
-    attrs = {
+    attrs: dict[str, Any] = {
         "createdAt": iso(u.created), "updatedAt": iso(u.updated), "name": u.name, "pastNames": [],
         "slug": u.slug, **{k: u.profile[k] for k in ("about", "location", "waifuOrHusbando")},
         "followersCount": u.counters["followersCount"], "followingCount": u.counters["followingCount"],

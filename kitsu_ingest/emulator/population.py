@@ -344,7 +344,8 @@ def _profile(rng: np.random.Generator) -> dict[str, str | None]:
     return {
         "location": places[int(rng.integers(len(places)))],
         "gender": (None, "male", "female", "secret")[int(rng.integers(4))],
-        "birthday": None if rng.random() < 0.7 else f"{rng.integers(1975, 2006)}-0{rng.integers(1, 10)}-1{rng.integers(0, 10)}",
+        "birthday": None if rng.random() < 0.7
+        else f"{rng.integers(1975, 2006)}-0{rng.integers(1, 10)}-1{rng.integers(0, 10)}",
         "about": None if rng.random() < 0.6 else "Anime fan.",
         "waifuOrHusbando": (None, "Waifu", "Husbando")[int(rng.integers(3))],
     }

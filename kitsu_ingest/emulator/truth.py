@@ -99,7 +99,7 @@ def ground_truth(users: int, seed: int, user_ids: Iterable[int] | None = None,
     Streams: memory stays flat even for a million users. Pass `population` to reuse one.
     """
     pop = population or Population(users, seed, cache_size=64)
-    ids = pop.user_ids.tolist() if user_ids is None else sorted(set(int(u) for u in user_ids))
+    ids = pop.user_ids.tolist() if user_ids is None else sorted({int(u) for u in user_ids})
     for uid in ids:
         truth = user_truth(pop, uid)
         if truth is not None:

@@ -1,12 +1,16 @@
-"""Talking to the Kitsu API: an async client and JSON:API parsing."""
+"""Talking to the Kitsu API: its configuration, an async client and JSON:API parsing."""
+
+from __future__ import annotations
 
 from kitsu_ingest.kitsu.client import ClientStats, KitsuClient
+from kitsu_ingest.kitsu.config import ApiConfig
 from kitsu_ingest.kitsu.jsonapi import MISSING, Document, linkage, parse_document, query_of
 from kitsu_ingest.kitsu.ratelimit import AdaptiveRate
 
 __all__ = [
     "MISSING",
     "AdaptiveRate",
+    "ApiConfig",
     "ClientStats",
     "Document",
     "KitsuClient",

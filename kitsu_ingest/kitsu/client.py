@@ -21,6 +21,7 @@ from kitsu_ingest.errors import (
     TransientError,
     UnreachableError,
 )
+from kitsu_ingest.kitsu.config import ApiConfig
 from kitsu_ingest.kitsu.jsonapi import Document, parse_document
 from kitsu_ingest.kitsu.ratelimit import AdaptiveRate
 
@@ -41,7 +42,8 @@ class ClientStats:
 
 
 class KitsuClient:
-    """Async Kitsu API client. Use as `async with KitsuClient(base_url, ...) as kitsu:`.
+    """Async Kitsu API client. Use as `async with KitsuClient.from_config(api) as kitsu:` (or
+    `KitsuClient(base_url, ...)`, whose defaults are ApiConfig's).
 
     Every GET waits for a concurrency slot and its turn under the rate, then is retried with
     exponential backoff and jitter on 5xx, 429 (honouring Retry-After), 403, timeouts, dropped
@@ -53,11 +55,11 @@ class KitsuClient:
         self,
         base_url: str,
         *,
-        rate: float | None = 4.0,
-        concurrency: int = 8,
-        timeout: float = 30.0,
-        max_attempts: int = 6,
-        user_agent: str = "kitsu-recs",
+        rate: float | None = ApiConfig.rate,
+        concurrency: int = ApiConfig.concurrency,
+        timeout: float = ApiConfig.timeout,
+        max_attempts: int = ApiConfig.max_attempts,
+        user_agent: str = ApiConfig.user_agent,
         transport: httpx.AsyncBaseTransport | None = None,
         backoff: tuple[float, float] = (0.5, 30.0),
     ) -> None:
@@ -75,6 +77,19 @@ class KitsuClient:
             transport=transport,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             follow_redirects=True,
+        )
+
+    @classmethod
+    def from_config(cls, config: ApiConfig) -> KitsuClient:
+        """The client `config` describes (not logged in: see `login`)."""
+        return cls(
+            config.base_url,
+            rate=config.rate,
+            concurrency=config.concurrency,
+            timeout=config.timeout,
+            max_attempts=config.max_attempts,
+            user_agent=config.user_agent,
+            transport=config.transport,
         )
 
     async def __aenter__(self) -> KitsuClient:

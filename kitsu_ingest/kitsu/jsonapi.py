@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -14,8 +15,14 @@ __all__ = ["MISSING", "Document", "linkage", "parse_document", "query_of"]
 
 Resource = dict[str, Any]
 
-MISSING = object()
-"""What `linkage` returns for a relationship the document does not describe."""
+
+class _Missing(Enum):
+    MISSING = "missing"
+
+
+MISSING = _Missing.MISSING
+"""What `linkage` returns for a relationship the document does not describe (a singleton that
+type checkers can narrow with `is`)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ def parse_document(body: bytes, url: str) -> Document:
     )
 
 
-def linkage(resource: Resource, name: str) -> tuple[str, str] | None | object:
+def linkage(resource: Resource, name: str) -> tuple[str, str] | Literal[_Missing.MISSING] | None:
     """The (type, id) a relationship points at; None for `data: null`; MISSING if absent."""
     relationship = (resource.get("relationships") or {}).get(name)
     if not isinstance(relationship, dict) or "data" not in relationship:

@@ -14,8 +14,8 @@ SLOW_FACTOR = 0.7  # on a 429 without Retry-After
 SLOW_COOLDOWN = 1.0  # seconds: one slow-down per burst of 429s, not one per request in flight
 RECOVER_AFTER = 20  # successes at one rate before trying a faster one
 RECOVER_FACTOR = 1.1
-UNLIMITED = 1000.0
-BURST = 3  # requests the bucket holds: enough to catch up after the event loop was busy  # an unlimited client that recovered this far is unlimited again
+UNLIMITED = 1000.0  # an unlimited client that recovered this far is unlimited again
+BURST = 3  # requests the bucket holds: enough to catch up after the event loop was busy
 
 
 class AdaptiveRate:

@@ -1,7 +1,7 @@
 """Behavioural features per user, computed from the interaction events (pure, no I/O).
 
-    svd         taste: rows of the weighted user x anime matrix (status weights as the
-                recommender's defaults, times idf), L2-normalised, projected on a TruncatedSVD fitted
+    svd         taste: rows of the weighted user x anime matrix (the default event strengths of
+                `kitsu_ingest.domain`, times idf), L2-normalised, projected on a TruncatedSVD fitted
                 on a seeded sample of users, normalised again (direction of taste, not volume)
     categories  share of the user's weight on each of the most frequent categories
     status      status mix (completed ... dropped shares) and log(1 + library length)
@@ -12,11 +12,13 @@ number of columns. Only users with at least one entry or favourite get features.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 
+from kitsu_ingest.domain import DEFAULT_FAVORITE_WEIGHT, DEFAULT_STATUS_WEIGHTS
 from kitsu_ingest.segment.errors import ConfigError
 from kitsu_ingest.segment.load import FAVORITE_CODE, STATUS_CODES, Events
 
@@ -33,9 +35,19 @@ __all__ = [
 ]
 
 FEATURE_BLOCKS = ("svd", "categories", "status")
-CODE_WEIGHTS = np.array([6.0, 4.0, 3.0, 2.0, 1.0, 0.0, 0.0, 5.0], dtype=np.float32)
-"""Weight by event code: completed 6, current 4, planned 3, on_hold 2, dropped 1, favourite 5
-(the recommender's defaults, `recommender.events.DEFAULT_WEIGHTS`); an unknown status 0."""
+
+
+def _code_weights() -> np.ndarray:
+    weights = np.zeros(FAVORITE_CODE + 1, dtype=np.float32)
+    for status, code in STATUS_CODES.items():
+        weights[code] = DEFAULT_STATUS_WEIGHTS[status]
+    weights[FAVORITE_CODE] = DEFAULT_FAVORITE_WEIGHT
+    return weights
+
+
+CODE_WEIGHTS = _code_weights()
+"""Weight by event code: the default event strengths of `kitsu_ingest.domain` (completed 6, current 4,
+planned 3, on_hold 2, dropped 1, favourite 5); an unknown status 0."""
 _SUPER_CHUNK = 16_000_000
 
 
@@ -89,18 +101,26 @@ def parse_features(text: str) -> tuple[str, ...]:
     return tuple(b for b in FEATURE_BLOCKS if b in names)
 
 
-def super_chunks(events: Events, size: int = _SUPER_CHUNK):  # type: ignore[no-untyped-def]
+_Chunk = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def super_chunks(events: Events, size: int = _SUPER_CHUNK) -> Iterator[_Chunk]:
     """The events regrouped in chunks of about `size` entries: (rows, cols, codes)."""
-    batch: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    batch: list[_Chunk] = []
     held = 0
     for chunk in events.chunks():
         batch.append(chunk)
         held += len(chunk[0])
         if held >= size:
-            yield tuple(np.concatenate(part) for part in zip(*batch))
+            yield _concatenate(batch)
             batch, held = [], 0
     if batch:
-        yield tuple(np.concatenate(part) for part in zip(*batch))
+        yield _concatenate(batch)
+
+
+def _concatenate(batch: list[_Chunk]) -> _Chunk:
+    rows, cols, codes = zip(*batch)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(codes)
 
 
 def activity(events: Events) -> Activity:
@@ -116,7 +136,7 @@ def _idf(item_users: np.ndarray, n_active: int) -> np.ndarray:
     return (np.log((1.0 + n_active) / (1.0 + item_users)) + 1.0).astype(np.float32)
 
 
-def _svd(events: Events, active: np.ndarray, idf: np.ndarray, spec: FeatureSpec):  # type: ignore[no-untyped-def]
+def _svd(events: Events, active: np.ndarray, idf: np.ndarray, spec: FeatureSpec) -> tuple[np.ndarray, float]:
     """TruncatedSVD fitted on the normalised tf-idf rows of a seeded sample of active users."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.preprocessing import normalize

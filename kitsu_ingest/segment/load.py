@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
+from kitsu_ingest.domain import DEFAULT_STATUS_WEIGHTS, LIBRARY_STATUSES
 from kitsu_ingest.segment.errors import SegmentError
 from kitsu_ingest.store.models import Anime
 
@@ -31,8 +33,12 @@ __all__ = [
     "load_users",
 ]
 
-STATUS_CODES = {"completed": 0, "current": 1, "planned": 2, "on_hold": 3, "dropped": 4}
-"""Library statuses -> codes; an unknown status gets code 5, a favourite code 7."""
+STATUS_CODES = {
+    status: code
+    for code, status in enumerate(sorted(LIBRARY_STATUSES, key=DEFAULT_STATUS_WEIGHTS.__getitem__, reverse=True))
+}
+"""Library statuses -> codes, by default weight descending (completed 0, current 1, planned 2, on_hold 3,
+dropped 4); an unknown status gets code 5, a favourite code 7."""
 OTHER_CODE, FAVORITE_CODE = 5, 7
 _ANIME_BITS, _USER_SHIFT = 21, 24
 _LUT_LIMIT = 64_000_000  # user ids below this are mapped to rows by a lookup table
@@ -129,11 +135,11 @@ def _ranges(engine: Engine, table: str, chunks: int) -> tuple[list[tuple[int, in
             conn.execute(text(f"SELECT {agg} FROM {table}")).scalar()
             for agg in ("min(id)", "max(id)", "max(anime_id)", "max(user_id)")
         )
-    if lo is None:
+    if lo is None or hi is None:
         return [], 0, 0
     step = max(1, -(-(int(hi) - int(lo) + 1) // chunks))
-    bounds = list(range(int(lo), int(hi) + 1, step)) + [int(hi) + 1]
-    return list(zip(bounds[:-1], bounds[1:])), int(top_anime or 0), int(top_user or 0)
+    bounds = [*range(int(lo), int(hi) + 1, step), int(hi) + 1]
+    return list(pairwise(bounds)), int(top_anime or 0), int(top_user or 0)
 
 
 def _read_range(engine: Engine, sql: str, lo: int, hi: int) -> np.ndarray:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kitsu_ingest.segment.clusters import SweepRow
 from kitsu_ingest.segment.tiers import TIER_LABELS
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 __all__ = ["pca_scatter", "sweep_plot", "tier_pairplot"]
 
 _TIER_COLOURS = ("#4c78a8", "#f58518", "#e45756")
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (imported on first use: it is slow to import)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,7 +28,7 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _save(fig, path: Path, title: str) -> Path:  # type: ignore[no-untyped-def]
+def _save(fig: Figure, path: Path, title: str) -> Path:
     import matplotlib.pyplot as plt
 
     fig.suptitle(title)

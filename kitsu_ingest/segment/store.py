@@ -11,13 +11,12 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from kitsu_ingest.store.models import SegmentRun, UserSegment
+from kitsu_ingest.store.models import SegmentRun, UserSegment, table
 from kitsu_ingest.store.upsert import upsert
 
 __all__ = ["ClusterLabels", "latest_run_id", "load_cluster_labels", "load_tiers", "save_run"]
 
-_RUNS = SegmentRun.__table__  # type: ignore[attr-defined]
-_USERS = UserSegment.__table__  # type: ignore[attr-defined]
+_RUNS, _USERS = table(SegmentRun), table(UserSegment)
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,9 @@ def save_run(
     """Record a run and every user's result (score and tier None when left out, cluster -1 none)."""
     now = datetime.now(UTC).replace(tzinfo=None)
     with engine.begin() as conn:
-        result = conn.execute(insert(_RUNS).values(created_at=now, bins=bins, k=k, params=params,
-                                                   summary=summary))
-        run_id = int(result.inserted_primary_key[0])
+        run_id = int(conn.execute(
+            insert(_RUNS).values(created_at=now, bins=bins, k=k, params=params, summary=summary).returning(_RUNS.c.id)
+        ).scalar_one())
     upsert(engine, _USERS, _rows(run_id, user_ids, scores, tiers, clusters))
     return run_id
 

@@ -62,7 +62,7 @@ def current(database_url: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def stats(database_url: str | None, as_json: bool) -> None:
     """Count what the store holds: users, anime, library entries by status, favourites, runs."""
-    engine = migrate.open_store(get_settings(database_url=database_url).database_url)
+    engine = migrate.open_store(get_settings(database_url=database_url).database_url, create=False)
     counts = store_stats(engine)
     if as_json:
         click.echo(json.dumps(counts, indent=2))

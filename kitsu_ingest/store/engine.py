@@ -55,11 +55,14 @@ def describe_url(url: URL | str) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def _prepare_sqlite_path(url: URL) -> None:
+def _prepare_sqlite_path(url: URL, *, create: bool) -> None:
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
-    folder = Path(database).expanduser().resolve().parent
+    path = Path(database).expanduser().resolve()
+    if not create and not path.exists():
+        raise StoreError(f"no store at {path}: run `kitsu-ingest db upgrade` and crawl some users first")
+    folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -80,16 +83,18 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str | URL, *, check: bool = True) -> Engine:
+def make_engine(url: str | URL, *, check: bool = True, create: bool = True) -> Engine:
     """Create an engine for `url` and (with `check`) prove that it connects.
 
-    SQLite gets WAL, synchronous=NORMAL and a 30 s busy timeout; its folder is created.
+    SQLite gets WAL, synchronous=NORMAL and a 30 s busy timeout; its folder is created, unless
+    `create` is False: then a SQLite file that does not exist is a StoreError and nothing is made
+    on disk (for readers of an existing store).
     Raises ConfigError for a malformed or unsupported URL, StoreError when it cannot connect.
     """
     parsed = url if isinstance(url, URL) else parse_database_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
-        _prepare_sqlite_path(parsed)
+        _prepare_sqlite_path(parsed, create=create)
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True

@@ -1,4 +1,4 @@
-"""Schema migrations (alembic, scripts in the top-level `alembic/` folder) driven from Python."""
+"""Schema migrations driven from Python: alembic scripts shipped in the package (`migrations/`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 from kitsu_ingest.errors import SchemaBehindError, StoreError
-from kitsu_ingest.store.engine import describe_url
+from kitsu_ingest.store.engine import describe_url, make_engine
 from kitsu_ingest.store.models import metadata
 
 __all__ = [
@@ -26,15 +26,15 @@ __all__ = [
     "upgrade",
 ]
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "alembic"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def alembic_config() -> Config:
     """An alembic Config pointing at the project's migration scripts."""
     if not (MIGRATIONS_DIR / "env.py").is_file():
         raise StoreError(
-            f"migration scripts not found in {MIGRATIONS_DIR}; "
-            "install the project from its source tree (pip install -e .)"
+            f"migration scripts not found in {MIGRATIONS_DIR}: this installation of kitsu-recs is incomplete; "
+            "reinstall it"
         )
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -99,10 +99,9 @@ def require_current_schema(engine: Engine) -> None:
     )
 
 
-def open_store(url: str) -> Engine:
-    """An engine for `url` whose schema is known to be current (else SchemaBehindError)."""
-    from kitsu_ingest.store.engine import make_engine
-
-    engine = make_engine(url)
+def open_store(url: str, *, create: bool = True) -> Engine:
+    """An engine for `url` whose schema is known to be current (else SchemaBehindError);
+    `create=False`: a SQLite file that does not exist is a StoreError (see `make_engine`)."""
+    engine = make_engine(url, create=create)
     require_current_schema(engine)
     return engine

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Table
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "User",
     "UserSegment",
     "metadata",
+    "table",
 ]
 
 metadata = SQLModel.metadata
@@ -209,3 +211,11 @@ class UserSegment(SQLModel, table=True):
     interaction_score: float | None = None
     tier: str | None = None
     cluster: int | None = None
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Table behind a SQLModel table class (`Model.__table__`, typed for the type checker)."""
+    mapped = sa_inspect(model).local_table
+    if not isinstance(mapped, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return mapped

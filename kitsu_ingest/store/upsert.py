@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import islice
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Insert
 
@@ -31,10 +32,13 @@ Processor = Callable[[Any], Any] | None
 
 def upsert_statement(table: Table, dialect_name: str, columns: Iterable[str]) -> Insert:
     """INSERT ... ON CONFLICT (primary key) DO UPDATE SET every other given column."""
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect_name)
-    if insert is None:
+    stmt: sqlite.Insert | postgresql.Insert
+    if dialect_name == "sqlite":
+        stmt = sqlite.insert(table)
+    elif dialect_name == "postgresql":
+        stmt = postgresql.insert(table)
+    else:
         raise ValueError(f"no upsert for dialect {dialect_name!r}")
-    stmt = insert(table)
     keys = [c.name for c in table.primary_key.columns]
     updates = {name: stmt.excluded[name] for name in columns if name not in keys}
     if not updates:
@@ -46,7 +50,7 @@ def _naive_utc(value: datetime | None) -> datetime | None:
     """Aware times become naive UTC, as every time column stores them."""
     if value is None or value.tzinfo is None:
         return value
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
@@ -60,7 +64,7 @@ def _compiled(
     table: Table, dialect: Dialect, columns: tuple[str, ...]
 ) -> tuple[str, tuple[str, ...], tuple[tuple[int, Processor], ...]]:
     """SQL with positional parameters, their column order, and the converters they need."""
-    if not dialect.positional:  # psycopg's named style -> its positional one (%s)
+    if not dialect.positional and isinstance(dialect, DefaultDialect):  # psycopg's named style -> %s
         dialect = type(dialect)(paramstyle="format")
     compiled = upsert_statement(table, dialect.name, columns).compile(
         dialect=dialect, column_keys=list(columns)
@@ -151,7 +155,7 @@ def _copy_upsert(conn: Connection, table: Table, batch: list[Mapping[str, Any]])
             f'(LIKE "{table.name}") ON COMMIT DELETE ROWS'
         )
         cursor.execute(f'TRUNCATE "{stage}"')
-        with cursor.copy(f'COPY "{stage}" ({names}) FROM STDIN') as copy:  # type: ignore[attr-defined]
+        with cursor.copy(f'COPY "{stage}" ({names}) FROM STDIN') as copy:
             for row in unique:
                 copy.write_row(_values(row, order, converters))
         cursor.execute(merge_sql)

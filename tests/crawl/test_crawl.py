@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
 from kitsu_ingest.crawl import CrawlPlan, CrawlProgress, sample_offsets
-from kitsu_ingest.crawl.state import STALE_AFTER, utcnow
+from kitsu_ingest.crawl.ledger import STALE_AFTER, utcnow
 from kitsu_ingest.emulator import FaultConfig
 from kitsu_ingest.errors import ConfigError, StoreError
 from kitsu_ingest.store import CrawlRun, CrawlUser, User

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from kitsu_ingest.cli import main
-from kitsu_ingest.crawl.state import utcnow
+from kitsu_ingest.crawl.ledger import utcnow
 from kitsu_ingest.store import CrawlRun, make_engine
 from kitsu_ingest.store import engine as engine_module
 from kitsu_ingest.store.migrate import upgrade

@@ -18,7 +18,7 @@ def _same_user(a: Population, b: Population, uid: int) -> None:
 def test_same_seed_same_population_whatever_the_size() -> None:
     a, b = Population(500, 7), Population(50_000, 7)
     assert np.array_equal(a.user_ids[:400], b.user_ids[:400])
-    for uid in a.user_ids[:60].tolist() + [HEAVY_USER]:
+    for uid in [*a.user_ids[:60].tolist(), HEAVY_USER]:
         _same_user(a, b, uid)
 
 

@@ -22,7 +22,8 @@ def _crawl_user(api, uid: int) -> tuple[list[dict], dict[str, list[int]], dict]:
 
 def test_truth_equals_a_crawl(api, population, sample_users) -> None:
     uids = sorted({HEAVY_USER, *sample_users.values(), *population.user_ids[:5].tolist()})
-    truths = {t.user_id: t for t in ground_truth(population.size, population.seed, uids + [1])}  # 1 is deleted for seed 7
+    # user 1 is deleted for seed 7
+    truths = {t.user_id: t for t in ground_truth(population.size, population.seed, [*uids, 1])}
     assert sorted(truths) == uids
     for uid in uids:
         truth = truths[uid]

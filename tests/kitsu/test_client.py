@@ -147,14 +147,17 @@ def test_brackets_are_percent_encoded() -> None:
 @respx.mock
 def test_unreachable_host_is_one_clear_error() -> None:
     respx.get(f"{BASE}/users").mock(side_effect=httpx.ConnectError("Name or service not known"))
-    with pytest.raises(UnreachableError, match="cannot reach https://kitsu.test/api/edge"):
+    with pytest.raises(UnreachableError, match=r"cannot reach https://kitsu\.test/api/edge"):
         run(get("/users"))
 
 
 @respx.mock
 def test_login_sends_the_token_and_refuses_bad_credentials() -> None:
     token = respx.post("https://kitsu.test/api/oauth/token").mock(
-        side_effect=[httpx.Response(200, json={"access_token": "tok"}), httpx.Response(401, json={"error": "invalid_grant"})]
+        side_effect=[
+            httpx.Response(200, json={"access_token": "tok"}),
+            httpx.Response(401, json={"error": "invalid_grant"}),
+        ]
     )
     users = respx.get(f"{BASE}/users").mock(return_value=httpx.Response(200, json=PAGE))
 

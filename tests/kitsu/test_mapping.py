@@ -4,7 +4,16 @@ from datetime import datetime
 
 import pytest
 
-from kitsu_ingest.crawl.mapping import MalformedRecord, anime_row, entry_row, favorite_row, parse_time, user_row
+from kitsu_ingest.crawl.mapping import (
+    ENTRY_STATUSES,
+    MalformedRecord,
+    anime_row,
+    entry_row,
+    favorite_row,
+    parse_time,
+    user_row,
+)
+from kitsu_ingest.domain import LIBRARY_STATUSES
 
 NOW = datetime(2024, 1, 1)
 
@@ -76,3 +85,7 @@ def test_user_and_anime_rows() -> None:
     anime = anime_row({"id": "1", "type": "anime", "attributes": {
         "canonicalTitle": "Cowboy Bebop", "averageRating": "82.25", "episodeCount": 26, "nsfw": False}}, NOW)
     assert (anime["canonical_title"], anime["average_rating"], anime["episode_count"]) == ("Cowboy Bebop", 82.25, 26)
+
+
+def test_entry_statuses_are_the_domain_statuses() -> None:
+    assert ENTRY_STATUSES == set(LIBRARY_STATUSES) and len(LIBRARY_STATUSES) == 5

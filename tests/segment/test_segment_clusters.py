@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -36,7 +38,7 @@ def test_sweep_table_finds_the_blobs() -> None:
     table, centres = sweep(x, (2, 3, 4, 5, 6), seed=0, silhouette_sample=300)
     assert [r.k for r in table] == [2, 3, 4, 5, 6]
     inertia = [r.inertia for r in table]
-    assert all(a >= b for a, b in zip(inertia, inertia[1:]))
+    assert all(a >= b for a, b in pairwise(inertia))
     assert all(-1 <= r.silhouette <= 1 and r.davies_bouldin > 0 for r in table)
     assert choose_k(table) == 4
     assert explain(table, 4)[0].startswith("k=4 has the best silhouette")

@@ -63,3 +63,9 @@ def test_database_url_from_environment(tmp_path, monkeypatch) -> None:  # type: 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/env.db")
     assert run("db", "upgrade")[0] == 0
     assert (tmp_path / "env.db").exists()
+
+
+def test_stats_on_a_missing_store_creates_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run("stats", "--database-url", f"sqlite:///{tmp_path}/absent/k.db")
+    assert code == 2 and err.startswith("error: no store at") and err.strip().count("\n") == 0
+    assert not (tmp_path / "absent").exists()

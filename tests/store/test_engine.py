@@ -51,3 +51,16 @@ def test_folder_that_cannot_exist_is_a_store_error(tmp_path: Path) -> None:
 def test_unreachable_postgres_is_a_store_error() -> None:
     with pytest.raises(StoreError, match="cannot open the database"):
         make_engine("postgresql+psycopg://nobody@127.0.0.1:1/nothing")
+
+
+def test_create_false_refuses_a_missing_sqlite_file_and_makes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"no store at .*kitsu-ingest db upgrade"):
+        make_engine(f"sqlite:///{tmp_path}/absent/store.db", create=False)
+    assert not (tmp_path / "absent").exists()
+
+
+def test_create_false_opens_an_existing_store(tmp_path: Path) -> None:
+    make_engine(f"sqlite:///{tmp_path}/store.db").dispose()
+    engine = make_engine(f"sqlite:///{tmp_path}/store.db", create=False)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1

@@ -1,0 +1,172 @@
+"""The crawl ledger in the store: which run owns the store (a lock with a heartbeat), its
+parameters for a resume, and the progress of each of its users (pending, done, failed, missing).
+
+What happens to the rows a batch brings back is `writer.py`'s concern; it moves users to `done`
+in the same transaction as their rows, so a kill loses nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
+
+from kitsu_ingest.errors import ConfigError, StoreError
+from kitsu_ingest.store.models import CrawlRun, CrawlUser, User, table
+from kitsu_ingest.store.upsert import upsert
+
+__all__ = [
+    "STALE_AFTER",
+    "Run",
+    "finish_run",
+    "heartbeat",
+    "open_run",
+    "pending_users",
+    "register_users",
+    "update_params",
+    "user_states",
+    "utcnow",
+]
+
+STALE_AFTER = timedelta(seconds=60)
+_RUNS, _USERS_STATE, _USERS = table(CrawlRun), table(CrawlUser), table(User)
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, as the store keeps times."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class Run:
+    """The crawl run this process owns."""
+
+    id: int
+    params: dict[str, Any]
+    resumed: bool
+
+
+def _lock_writers(conn: Connection) -> None:
+    """Serialise run creation between processes: SQLite's write lock, a PostgreSQL advisory lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7021120)"))
+    else:
+        conn.execute(update(_RUNS).where(text("0")).values(status=_RUNS.c.status))
+
+
+def open_run(engine: Engine, params: dict[str, Any], base_url: str, *, resume: bool) -> Run:
+    """Start a crawl run (or, with `resume`, take up the newest unfinished one).
+
+    Raises StoreError when another live crawl is writing this store, ConfigError when there is
+    nothing to resume.
+    """
+    now = utcnow()
+    owner = {"host": socket.gethostname(), "pid": os.getpid()}
+    with engine.begin() as conn:
+        _lock_writers(conn)
+        for run_id, beat in conn.execute(
+            select(_RUNS.c.id, _RUNS.c.heartbeat_at).where(_RUNS.c.status == "running")
+        ):
+            if beat is not None and now - beat < STALE_AFTER:
+                raise StoreError(
+                    f"another crawl (run {run_id}) is writing this store (last seen "
+                    f"{(now - beat).seconds} s ago); wait for it to finish, or stop it and use --resume"
+                )
+            conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(status="interrupted"))
+        if resume:
+            row = conn.execute(
+                select(_RUNS.c.id, _RUNS.c.params)
+                .where(_RUNS.c.status != "done")
+                .order_by(_RUNS.c.id.desc())
+                .limit(1)
+            ).first()
+            if row is None:
+                raise ConfigError("nothing to resume: every crawl in this store has finished")
+            conn.execute(
+                update(_RUNS).where(_RUNS.c.id == row.id).values(status="running", heartbeat_at=now)
+            )
+            return Run(row.id, dict(row.params) | {"owner": owner}, resumed=True)
+        run_id = conn.execute(
+            insert(_RUNS)
+            .values(started_at=now, heartbeat_at=now, status="running", base_url=base_url, params=params)
+            .returning(_RUNS.c.id)
+        ).scalar_one()
+        return Run(run_id, params, resumed=False)
+
+
+def update_params(engine: Engine, run: Run, **changes: Any) -> None:
+    """Record facts about the run (e.g. that its users are registered) for a later resume."""
+    run.params = {k: v for k, v in (run.params | changes).items() if k != "owner"}
+    with engine.begin() as conn:
+        conn.execute(update(_RUNS).where(_RUNS.c.id == run.id).values(params=run.params))
+
+
+def heartbeat(engine: Engine, run: Run) -> None:
+    """Say this crawl is alive (another process treats a run silent for a minute as dead)."""
+    with engine.begin() as conn:
+        conn.execute(update(_RUNS).where(_RUNS.c.id == run.id).values(heartbeat_at=utcnow()))
+
+
+def register_users(
+    engine: Engine, run: Run, users: Sequence[dict[str, Any]], missing: Iterable[int] = ()
+) -> int:
+    """Store the profiles of the run's users and add them to its to-do list (once)."""
+    now = utcnow()
+    with engine.begin() as conn:
+        upsert(conn, _USERS, users)
+        ids = [u["id"] for u in users]
+        known = set(
+            conn.execute(
+                select(_USERS_STATE.c.user_id).where(
+                    _USERS_STATE.c.run_id == run.id, _USERS_STATE.c.user_id.in_(ids + list(missing))
+                )
+            ).scalars()
+        )
+        new = [
+            {"run_id": run.id, "user_id": uid, "state": state, "attempts": 0, "updated_at": now}
+            for uid, state in [*((i, "pending") for i in ids), *((i, "missing") for i in missing)]
+            if uid not in known
+        ]
+        if new:
+            conn.execute(insert(_USERS_STATE), new)
+        return len(new)
+
+
+def pending_users(engine: Engine, run: Run) -> list[tuple[int, int]]:
+    """(user id, favourites count) of the run's users still to crawl, failed ones included."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(_USERS_STATE.c.user_id, func.coalesce(_USERS.c.favorites_count, 1))
+            .select_from(_USERS_STATE.outerjoin(_USERS, _USERS.c.id == _USERS_STATE.c.user_id))
+            .where(_USERS_STATE.c.run_id == run.id, _USERS_STATE.c.state.in_(("pending", "failed")))
+            .order_by(_USERS_STATE.c.user_id)
+        )
+        return [(int(uid), int(favs)) for uid, favs in rows]
+
+
+def user_states(engine: Engine, run: Run) -> Counter[str]:
+    """How many of the run's users are pending, done, failed, missing."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(_USERS_STATE.c.state, func.count())
+            .where(_USERS_STATE.c.run_id == run.id)
+            .group_by(_USERS_STATE.c.state)
+        )
+        return Counter({"pending": 0, "done": 0, "failed": 0, "missing": 0} | {s: int(n) for s, n in rows})
+
+
+def finish_run(engine: Engine, run: Run, status: str, summary: dict[str, Any]) -> None:
+    """Close the run with its final status and summary."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(_RUNS)
+            .where(_RUNS.c.id == run.id)
+            .values(status=status, finished_at=utcnow(), heartbeat_at=utcnow(), summary=summary)
+        )
