@@ -21,15 +21,16 @@ DEFAULT_FILE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / 
 
 def _load(interactions: Path | None, user_col: str, item_col: str, weight_col: str | None,
           status_col: str | None, database_url: str | None):  # type: ignore[no-untyped-def]
-    from recommender.data import FileSpec, load_source
+    from recommender.data.files import FileSpec
+    from recommender.data.sources import load_interactions
+    from recommender.data.store import StoreReader
 
     if database_url:
-        return load_source({"kind": "store"}, database_url=database_url)
+        return load_interactions(None, store=StoreReader.open(database_url))
     path = interactions or DEFAULT_FILE
     if interactions is None:
         user_col, item_col, weight_col = "userID", "artistID", "weight"
-    spec = FileSpec(str(path), user_col, item_col, weight_col, status_col)
-    return load_source(spec.as_dict())
+    return load_interactions(FileSpec(str(path), user_col, item_col, weight_col, status_col))
 
 
 @click.group()
@@ -51,8 +52,8 @@ def main(ctx: click.Context, **source: object) -> None:
 @click.pass_obj
 def quality(data, ratio: float) -> None:  # type: ignore[no-untyped-def]
     """Per-user 80/20 split (validation carved from the 80 for the search): ALS vs baselines."""
-    from recommender.grid import Grid
-    from recommender.train import TrainConfig, train
+    from recommender.evaluation.grid import Grid
+    from recommender.training import TrainConfig, train
 
     grid = Grid(factors=(32, 64, 128), regularization=(0.3, 3.0, 30.0), iterations=(10, 20, 35),
                 alpha=(1.0, 10.0), transform=("linear", "log"), bm25=(False, True))
@@ -76,12 +77,12 @@ SPEED_GRID = {"factors": (16, 32, 64, 128), "regularization": (0.01, 0.1, 1.0, 1
 @click.pass_obj
 def speed(data, skip_naive: bool) -> None:  # type: ignore[no-untyped-def]
     """Our search vs a naive loop fitting each of the 192 configurations from scratch."""
-    from recommender.als import blas_single_thread, make_als
-    from recommender.baselines import FactorScorer
-    from recommender.evaluation import EvalSet, evaluate
-    from recommender.events import apply_confidence
-    from recommender.grid import Grid, search
-    from recommender.split import holdout
+    from recommender.data.events import apply_confidence
+    from recommender.data.splits import holdout
+    from recommender.evaluation.evaluator import EvalSet, evaluate
+    from recommender.evaluation.grid import Grid
+    from recommender.evaluation.grid_search import search
+    from recommender.models.als import ALS
 
     split = holdout(data, 0.2, 0.2, seed=0)
     grid = Grid(**SPEED_GRID)  # type: ignore[arg-type]
@@ -93,12 +94,10 @@ def speed(data, skip_naive: bool) -> None:  # type: ignore[no-untyped-def]
         confidence = apply_confidence(split.train, "log")
         eval_set = EvalSet(split.train, split.validation)
         started = time.perf_counter()
-        with blas_single_thread():
-            for params in grid.fits():
-                for n in grid.iterations:
-                    model = make_als({**params, "iterations": n})
-                    model.fit(confidence, show_progress=False)
-                    evaluate(FactorScorer(model.user_factors, model.item_factors), eval_set, 10)
+        for params in grid.fits():
+            for n in grid.iterations:
+                model = ALS.from_params({**params, "iterations": n}).fit(confidence)
+                evaluate(model, eval_set, 10)
         naive = time.perf_counter() - started
         out.update(naive_seconds=naive, ratio=ours / naive)
     click.echo(json.dumps(out, indent=2))
@@ -108,14 +107,14 @@ def speed(data, skip_naive: bool) -> None:  # type: ignore[no-untyped-def]
 @click.option("--repeats", type=int, default=5)
 @click.pass_obj
 def overhead(data, repeats: int) -> None:  # type: ignore[no-untyped-def]
-    """One configuration through fit_als vs implicit called directly on the same matrix."""
+    """One configuration through ALS.fit (with checkpoints) vs implicit called directly on the same matrix."""
     import statistics
 
+    from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
 
-    from implicit.cpu.als import AlternatingLeastSquares
-    from recommender.als import fit_als
-    from recommender.events import apply_confidence
+    from recommender.data.events import apply_confidence
+    from recommender.models.als import ALS
 
     matrix = apply_confidence(data.matrix, "log")
     params = {"factors": 64, "regularization": 1.0, "alpha": 10.0, "iterations": 20}
@@ -126,7 +125,7 @@ def overhead(data, repeats: int) -> None:  # type: ignore[no-untyped-def]
             AlternatingLeastSquares(**params, random_state=0).fit(matrix, show_progress=False)
         direct.append(time.perf_counter() - started)
         started = time.perf_counter()
-        fit_als(matrix, params, checkpoints=(5, 10, 15, 20), on_checkpoint=lambda *a: None)
+        ALS.from_params(params).fit(matrix, checkpoints=(5, 10, 15, 20), on_checkpoint=lambda *a: None)
         ours.append(time.perf_counter() - started)
     d, o = statistics.median(direct), statistics.median(ours)
     click.echo(json.dumps({"direct_seconds": d, "ours_seconds": o, "overhead": o / d - 1},

@@ -56,11 +56,12 @@ def _setup() -> tuple[str, Path]:
     url, models = f"sqlite:///{SETUP / 'kitsu.db'}", SETUP / "models"
     if (SETUP / "ready").is_file():
         return url, models
-    from implicit.cpu.als import AlternatingLeastSquares
-
     from kitsu_ingest.store import Anime, Favorite, LibraryEntry, User, make_engine, upsert
     from kitsu_ingest.store.migrate import upgrade
-    from recommender.registry import save_model
+    from recommender.data.events import EventWeights
+    from recommender.models.als import ALS
+    from recommender.registry import ModelCard, save_model
+    from recommender.training import TrainConfig
 
     SETUP.mkdir(parents=True, exist_ok=True)
     (SETUP / "kitsu.db").unlink(missing_ok=True)
@@ -90,21 +91,16 @@ def _setup() -> tuple[str, Path]:
                                          "fav_rank": k, "fetched_at": now}
                                         for k, a in enumerate(rng.sample(anime_ids, 36))])
     engine.dispose()
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # BLAS threads: nothing is fitted here
-        model = AlternatingLeastSquares(factors=FACTORS, random_state=0)
+    model = ALS(factors=FACTORS, regularization=0.1, alpha=10.0, iterations=1)
     model.user_factors, model.item_factors = _random_model(MODEL_USERS, ANIME, FACTORS)
     user_ids = np.array(sorted({*users, *range(1, MODEL_USERS + 100_000, 2)})[:MODEL_USERS])
     if 70211 not in set(user_ids.tolist()):
         user_ids[-1] = 70211
         user_ids.sort()
-    meta = {"params": {"factors": FACTORS, "regularization": 0.1, "alpha": 10.0,
-                       "iterations": 1, "transform": "log", "bm25": False},
-            "weights": {"completed": 6, "current": 4, "planned": 3, "on_hold": 2, "dropped": 1,
-                        "favorite": 5}, "fingerprint": "benchsetup"}
-    save_model(models, model, user_ids, np.array(anime_ids), meta)
+    card = ModelCard(family="als", params={**model.params, "transform": "log", "bm25": False},
+                     weights=EventWeights(), config=TrainConfig(), validation={}, test={},
+                     fingerprint="benchsetup", shape=(MODEL_USERS, ANIME), nnz=0, source={"kind": "synthetic"})
+    save_model(models, model, user_ids, np.array(anime_ids), card)
     (SETUP / "ready").write_text("ok\n")
     return url, models
 
@@ -148,8 +144,12 @@ def batch(users: int, items: int, factors: int, n: int, per_user_excluded: int,
     """Top N for every user of a synthetic model: the ranking alone, then written to Parquet."""
     import tempfile
 
-    from recommender.batch import top_n_all
-    from recommender.topn import Exclusions
+    from recommender.data.events import EventWeights
+    from recommender.models.als import ALS
+    from recommender.ranking import Exclusions
+    from recommender.registry import ModelCard, SavedModel
+    from recommender.serving.batch import recommend_all, top_n_all
+    from recommender.training import TrainConfig
 
     user_factors, item_factors = _random_model(users, items, factors, seed=1)
     rng = np.random.default_rng(2)
@@ -158,22 +158,19 @@ def batch(users: int, items: int, factors: int, n: int, per_user_excluded: int,
     figures: dict[str, Any] = {"users": users, "items": items, "factors": factors, "n": n,
                                "excluded_per_user": per_user_excluded,
                                "threads": threads or os.cpu_count(), "goal_users_per_s": 20_000}
+    model = ALS(factors=factors)
+    model.user_factors, model.item_factors = user_factors, item_factors
     started = time.perf_counter()
-    top_n_all(user_factors, item_factors, n, exclusions, threads=threads,
-              on_block=lambda *_: None)
+    top_n_all(model, n, exclusions, threads=threads, on_block=lambda *_: None)
     seconds = time.perf_counter() - started
     figures["rank_users_per_s"] = users / seconds
 
-    class _Model:  # what recommend_all reads of a SavedModel
-        user_ids = np.arange(users, dtype=np.int64)
-        item_ids = np.arange(items, dtype=np.int64)
-
-    _Model.user_factors, _Model.item_factors = user_factors, item_factors  # type: ignore[attr-defined]
-    from recommender.batch import recommend_all
-
+    card = ModelCard(family="als", params=model.params, weights=EventWeights(), config=TrainConfig(),
+                     validation={}, test={}, fingerprint="bench", shape=(users, items), nnz=0,
+                     source={"kind": "synthetic"})
+    saved = SavedModel(Path("."), model, np.arange(users, dtype=np.int64), np.arange(items, dtype=np.int64), card)
     with tempfile.TemporaryDirectory() as scratch:
-        summary = recommend_all(_Model, Path(scratch) / "recs.parquet", n, exclusions,  # type: ignore[arg-type]
-                                threads=threads)
+        summary = recommend_all(saved, Path(scratch) / "recs.parquet", n, exclusions, threads=threads)
     figures["parquet_users_per_s"] = summary.users_per_second
     figures["met"] = figures["rank_users_per_s"] >= 20_000
     _save("batch", figures)
@@ -252,7 +249,9 @@ def http(rate: float, seconds: float) -> None:
                 break
             except httpx.HTTPError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the server did not start: {server.stderr.read() if server.stderr else ''}")
+                    raise SystemExit(
+                        f"the server did not start: {server.stderr.read() if server.stderr else ''}"
+                    ) from None
                 time.sleep(0.2)
         users = [70211, *range(1, STORE_USERS)]
         asyncio.run(_load(port, users, rate, 2))  # warm-up

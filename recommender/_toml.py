@@ -8,6 +8,8 @@ from typing import Any
 
 from recommender.errors import ConfigFileError
 
+__all__ = ["read_toml"]
+
 
 def read_toml(path: str | Path, what: str) -> dict[str, Any]:
     """The document in `path`; ConfigFileError (naming `what`, e.g. "grid") if unreadable."""

@@ -1,4 +1,4 @@
-"""Reports of a training run: the results table (CSV, top rows), the heatmap, metric tables."""
+"""Reports of a training run saved beside the model: the results CSV and the heatmap."""
 
 from __future__ import annotations
 
@@ -6,21 +6,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from recommender.evaluation.metrics import PRIMARY_METRIC, metric_key
+
 if TYPE_CHECKING:
     import pandas as pd
-    from rich.table import Table
 
-__all__ = ["draw_heatmap", "metrics_table", "results_frame", "top_table", "write_results_csv"]
-
-PARAM_COLUMNS = ("transform", "bm25", "factors", "regularization", "alpha", "iterations")
+__all__ = ["draw_heatmap", "results_frame", "write_reports", "write_results_csv"]
 
 
 def results_frame(results: Sequence[Mapping[str, Any]], k: int) -> pd.DataFrame:
-    """Every configuration, best validation NDCG@k first."""
+    """Every configuration, best validation primary metric first."""
     import pandas as pd
 
     frame = pd.DataFrame(list(results))
-    return frame.sort_values(f"ndcg@{k}", ascending=False, kind="stable").reset_index(drop=True)
+    return frame.sort_values(metric_key(PRIMARY_METRIC, k), ascending=False, kind="stable").reset_index(drop=True)
 
 
 def write_results_csv(results: Sequence[Mapping[str, Any]], k: int, path: Path) -> Path:
@@ -28,49 +27,14 @@ def write_results_csv(results: Sequence[Mapping[str, Any]], k: int, path: Path) 
     return path
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
-
-
-def top_table(results: Sequence[Mapping[str, Any]], k: int, n: int = 10) -> Table:
-    """A rich table of the `n` best configurations on validation."""
-    from rich.table import Table
-
-    frame = results_frame(results, k).head(n)
-    columns = [*PARAM_COLUMNS, f"ndcg@{k}", f"precision@{k}", f"recall@{k}", f"map@{k}",
-               f"coverage@{k}", "fit_seconds"]
-    table = Table(title=f"top {len(frame)} of {len(results)} configurations (validation)")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "transform" else "right")
-    for row in frame.to_dict("records"):
-        table.add_row(*(_fmt(row[c]) for c in columns))
-    return table
-
-
-def metrics_table(figures: Mapping[str, Mapping[str, float]], title: str) -> Table:
-    """A rich table of models (rows) by metrics (columns)."""
-    from rich.table import Table
-
-    names = [m for m in next(iter(figures.values())) if m != "users"]
-    table = Table(title=title)
-    table.add_column("model")
-    for name in names:
-        table.add_column(name, justify="right")
-    for model, values in figures.items():
-        table.add_row(model, *(_fmt(values.get(name, float("nan"))) for name in names))
-    return table
-
-
 def draw_heatmap(results: Sequence[Mapping[str, Any]], k: int, path: Path) -> Path:
-    """PNG of the best validation NDCG@k per (factors, regularization), over the other axes."""
+    """PNG of the best validation primary metric per (factors, regularization), over the other axes."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metric = f"ndcg@{k}"
+    metric = metric_key(PRIMARY_METRIC, k)
     pivot = (results_frame(results, k)
              .pivot_table(index="factors", columns="regularization", values=metric, aggfunc="max")
              .sort_index().sort_index(axis=1))
@@ -96,3 +60,9 @@ def _cells(pivot: pd.DataFrame) -> list[tuple[tuple[int, int], float]]:
     values = pivot.to_numpy()
     return [((i, j), float(values[i, j])) for i in range(values.shape[0])
             for j in range(values.shape[1]) if values[i, j] == values[i, j]]
+
+
+def write_reports(results: Sequence[Mapping[str, Any]], k: int, folder: Path) -> dict[str, Path]:
+    """results.csv and heatmap.png written into `folder`; {file name: path}."""
+    return {"results.csv": write_results_csv(results, k, folder / "results.csv"),
+            "heatmap.png": draw_heatmap(results, k, folder / "heatmap.png")}

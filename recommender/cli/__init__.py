@@ -8,18 +8,20 @@ from kitsu_ingest.clikit import LazyGroup
 from recommender import __version__
 
 __all__ = ["main"]
+# The commands live in recommender.cli.train and recommender.cli.serve (options, tables and
+# progress only: every one of them calls the library).
 
 
 @click.group(
     cls=LazyGroup,
     lazy_commands={
-        "train": "recommender.train_cli:train",
-        "models": "recommender.train_cli:models",
-        "evaluate": "recommender.train_cli:evaluate",
-        "user": "recommender.serve_cli:user",
-        "similar": "recommender.serve_cli:similar",
-        "batch": "recommender.serve_cli:batch",
-        "serve": "recommender.serve_cli:serve",
+        "train": "recommender.cli.train:train",
+        "models": "recommender.cli.train:models",
+        "evaluate": "recommender.cli.train:evaluate",
+        "user": "recommender.cli.serve:user",
+        "similar": "recommender.cli.serve:similar",
+        "batch": "recommender.cli.serve:batch",
+        "serve": "recommender.cli.serve:serve",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

@@ -1,24 +1,23 @@
 """`recommend user`, `recommend similar`, `recommend batch`, `recommend serve`: thin wrappers over
-`recommender.serve`, `recommender.batch` and `recommender.http`. Plain-text output (no rich):
-`recommend user` runs from a cold shell in well under a second and a half."""
+`recommender.serving`. Plain-text output (no rich): `recommend user` runs from a cold shell in well
+under a second and a half."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from kitsu_ingest.clikit import database_option
+from recommender.cli.options import model_options, resolve
 from recommender.errors import RecommenderError
 
 if TYPE_CHECKING:
-    from recommender.lookup import StoreReader
-    from recommender.serve import Recommendation, Recommender
+    from recommender.data.store import StoreReader
+    from recommender.serving.recommender import Recommendation, Recommender
 
 __all__ = ["batch", "serve", "similar", "user"]
 
@@ -33,39 +32,17 @@ def _positive_id(_ctx: click.Context, _param: click.Parameter, value: str) -> in
     return int(text)
 
 
-def model_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """--model VERSION, --model-dir and --database-url."""
-    for option in reversed([
-        click.option("--model", "version", default=None, metavar="VERSION",
-                     help="A saved model version or prefix (default: latest)."),
-        click.option("--model-dir", type=click.Path(path_type=Path), default=None,
-                     help="Where models are saved (default: MODEL_DIR, else ./models)."),
-        database_option,
-    ]):
-        function = option(function)
-    return function
-
-
-def _settings(database_url: str | None, model_dir: Path | None) -> tuple[str, Path]:
-    from kitsu_ingest.settings import get_settings
-
-    settings = get_settings(database_url=database_url, model_dir=model_dir)
-    return settings.database_url, Path(settings.model_dir)
-
-
 def _store(url: str) -> StoreReader:
-    from recommender.lookup import StoreReader
+    from recommender.data.store import StoreReader
 
     return StoreReader.open(url)
 
 
-def _recommender(database_url: str | None, model_dir: Path | None,
-                 version: str | None) -> Recommender:
-    from recommender.serve import Recommender
+def _recommender(database_url: str | None, model_dir: Path | None, version: str | None) -> Recommender:
+    from recommender.serving.recommender import Recommender
 
-    url, directory = _settings(database_url, model_dir)
-    saved = Recommender.load(directory, version, _store(url))
-    return saved
+    url, directory = resolve(database_url, model_dir)
+    return Recommender.load(directory, version, _store(url))
 
 
 def _line(rank: int, item: Recommendation) -> str:
@@ -104,7 +81,7 @@ def user(user_id: int, n: int, version: str | None, model_dir: Path | None,
     A user the model has not seen is folded in from the store (no retraining); with --fetch a
     user missing from the store is crawled first; a user with no interactions gets popular anime.
     """
-    from recommender.serve import FALLBACK, FOLDED_IN, NotFound
+    from recommender.serving.recommender import FALLBACK, FOLDED_IN, NotFound
 
     recommender = _recommender(database_url, model_dir, version)
     try:
@@ -112,11 +89,19 @@ def user(user_id: int, n: int, version: str | None, model_dir: Path | None,
     except NotFound:
         if not fetch:
             raise
-        from recommender.fetch import fetch_user
+        from kitsu_ingest.kitsu.config import ApiConfig
+        from kitsu_ingest.settings import get_settings
+        from kitsu_ingest.store.migrate import open_store
+        from recommender.serving.fetch import fetch_user
 
         click.echo(f"fetching user {user_id}...", err=True)
-        fetch_user(database_url, user_id,
-                   emulator=(emulator_users, emulator_seed) if emulator else None)
+        settings = get_settings(database_url=database_url)
+        api = ApiConfig.from_settings(settings, emulator=(emulator_users, emulator_seed) if emulator else None)
+        engine = open_store(settings.database_url)
+        try:
+            fetch_user(engine, api, user_id)
+        finally:
+            engine.dispose()
         result = recommender.user(user_id, n, include_planned=include_planned, explain=explain)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
@@ -162,11 +147,11 @@ def batch(out: Path, n: int, version: str | None, model_dir: Path | None,
     """Top N for every user of the model, to a Parquet file (user_id, rank, anime_id, score)."""
     import time
 
-    from recommender.batch import exclusions_from_store, recommend_all
-    from recommender.serve import load_checked
+    from recommender.registry import load_model
+    from recommender.serving.batch import exclusions_from_store, recommend_all
 
-    url, directory = _settings(database_url, model_dir)
-    saved = load_checked(directory, version)
+    url, directory = resolve(database_url, model_dir)
+    saved = load_model(directory, version)
     exclusions, read = None, 0.0
     if not no_exclude:
         started = time.perf_counter()
@@ -201,9 +186,9 @@ def serve(host: str, port: int, version: str | None, model_dir: Path | None,
 
     import uvicorn
 
-    from recommender.http import ModelHolder, create_app
+    from recommender.serving.http import ModelHolder, create_app
 
-    url, directory = _settings(database_url, model_dir)
+    url, directory = resolve(database_url, model_dir)
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
     # without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -1,7 +1,8 @@
 """Event strengths: library statuses and favourites -> one confidence per (user, anime).
 
-The default weights are the original notebook's: completed 6, favorite 5, current 4, planned 3,
-on_hold 2, dropped 1. Events of one (user, anime) are summed, so a completed favourite scores 11.
+The default weights are the original notebook's (`kitsu_ingest.domain`): completed 6, favorite 5,
+current 4, planned 3, on_hold 2, dropped 1. Events of one (user, anime) are summed, so a completed
+favourite scores 11.
 A weights file (TOML) may change them, flat or under a `[weights]` table; any other key names an
 extra status. Confidence transforms (`linear`, `log`) and BM25 weighting act on the matrix.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kitsu_ingest.domain import DEFAULT_FAVORITE_WEIGHT, DEFAULT_STATUS_WEIGHTS
 from recommender._toml import read_toml
 from recommender.errors import ConfigFileError, DataError
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
 __all__ = [
+    "CONFIDENCE_PARAMS",
     "DEFAULT_WEIGHTS",
     "FAVORITE",
     "TRANSFORMS",
@@ -33,14 +36,10 @@ __all__ = [
 ]
 
 FAVORITE = "favorite"
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "completed": 6.0,
-    "current": 4.0,
-    "planned": 3.0,
-    "on_hold": 2.0,
-    "dropped": 1.0,
-}
+DEFAULT_WEIGHTS: dict[str, float] = dict(DEFAULT_STATUS_WEIGHTS)
 TRANSFORMS = ("linear", "log")
+CONFIDENCE_PARAMS = ("transform", "bm25")
+"""The parameters of `apply_confidence`: how strengths become the matrix a model is fitted on."""
 
 
 @dataclass(frozen=True)
@@ -48,10 +47,16 @@ class EventWeights:
     """Weight of each library status and of a favourite."""
 
     statuses: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
-    favorite: float = 5.0
+    favorite: float = DEFAULT_FAVORITE_WEIGHT
 
     def as_dict(self) -> dict[str, float]:
         return {**self.statuses, FAVORITE: self.favorite}
+
+    @classmethod
+    def from_dict(cls, weights: Mapping[str, float]) -> EventWeights:
+        """The inverse of `as_dict` (a missing favourite weight is the default)."""
+        statuses = {k: float(v) for k, v in weights.items() if k != FAVORITE}
+        return cls(statuses, float(weights.get(FAVORITE, DEFAULT_FAVORITE_WEIGHT)))
 
     def status_weights(self, statuses: pd.Series) -> np.ndarray:
         """The weight of each status in `statuses`; an unknown status raises DataError."""
@@ -86,8 +91,7 @@ def load_weights(path: str | Path | None) -> EventWeights:
     if not isinstance(table, dict) or not table:
         raise ConfigFileError(f"the weights file {source} names no weights")
     values = {key: _weight(key, value, source) for key, value in table.items()}
-    favorite = values.pop(FAVORITE, 5.0)
-    return EventWeights(statuses={**DEFAULT_WEIGHTS, **values}, favorite=favorite)
+    return EventWeights.from_dict({**DEFAULT_WEIGHTS, **values})
 
 
 def event_strengths(

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
     from scipy.sparse import csr_matrix
 
-    from recommender.data import Interactions
+    from recommender.data.interactions import Interactions
 
 __all__ = ["SPLITS", "Split", "holdout", "leave_k_out", "make_split", "temporal"]
 

@@ -1,4 +1,5 @@
-"""Narrow, read-only store queries for serving: a user's anime, titles, title search, popularity.
+"""The recommender's one reader of the kitsu-ingest store: interactions for training, a user's
+anime, titles, title search, popularity, exclusions for batch, cluster labels.
 
 Plain SQL through SQLAlchemy Core, without the SQLModel tables: importing those (and alembic)
 would cost more than the whole `recommend user` budget. The store is never created or migrated
@@ -9,15 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.errors import RecommenderError
+from recommender.errors import DataError, RecommenderError
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
     from sqlalchemy.engine import Engine
 
 __all__ = ["AnimeInfo", "StoreReader", "UserEvents"]
+
+_MISSING_TABLE = ("no such table", "does not exist")
 
 
 @dataclass(frozen=True)
@@ -49,26 +53,12 @@ class UserEvents:
         return not self.entries and not self.favorites
 
 
-def _url(url: str) -> Any:
-    from sqlalchemy import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        raise RecommenderError(f"DATABASE_URL {url!r} is not a database URL") from None
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:") \
-                and not Path(database).expanduser().is_file():
-            raise RecommenderError(
-                f"no store at {database}: run `kitsu-ingest db upgrade` and crawl some users first")
-    elif backend != "postgresql":
-        raise RecommenderError(f"unsupported database scheme {parsed.drivername!r} in DATABASE_URL")
-    return parsed
+def _store_error(exc: Exception) -> RecommenderError:
+    """One line for a database error met while reading."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    if any(marker in reason for marker in _MISSING_TABLE):
+        return RecommenderError(f"the store has no such table ({reason}): run `kitsu-ingest db upgrade`")
+    return RecommenderError(f"cannot read the store: {reason}")
 
 
 class StoreReader:
@@ -79,12 +69,10 @@ class StoreReader:
 
     @classmethod
     def open(cls, url: str) -> StoreReader:
-        from sqlalchemy import create_engine
+        """A reader of the store at `url`; nothing is created (a missing SQLite file is an error)."""
+        from kitsu_ingest.store.engine import make_engine
 
-        parsed = _url(url)
-        kwargs: dict[str, Any] = {"pool_pre_ping": True} if parsed.get_backend_name() != "sqlite" \
-            else {"connect_args": {"timeout": 30, "check_same_thread": False}}
-        return cls(create_engine(parsed, **kwargs))
+        return cls(make_engine(url, create=False))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -101,12 +89,7 @@ class StoreReader:
             with self.engine.connect() as conn:
                 return list(conn.execute(statement, params))
         except DBAPIError as exc:
-            reason = str(exc.orig or exc).strip().splitlines()[0]
-            if "no such table" in reason or "does not exist" in reason:
-                raise RecommenderError(
-                    f"the store has no such table ({reason}): run `kitsu-ingest db upgrade`"
-                ) from None
-            raise RecommenderError(f"cannot read the store: {reason}") from None
+            raise _store_error(exc) from None
 
     def user_events(self, user_id: int) -> UserEvents:
         """The user's library entries with a known anime, and favourite anime."""
@@ -171,5 +154,43 @@ class StoreReader:
 
             if not isinstance(exc, DBAPIError):
                 raise
-            reason = str(exc.orig or exc).strip().splitlines()[0]
-            raise RecommenderError(f"cannot read the store: {reason}") from None
+            raise _store_error(exc) from None
+
+    def interaction_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Library entries with a known anime (user, item, status, time) and favourites (user,
+        item, time), one query each; DataError when the store has none."""
+        import pandas as pd
+        from sqlalchemy import DateTime, Integer, String, text
+        from sqlalchemy.exc import DBAPIError
+
+        entries_q = text('SELECT user_id AS "user", anime_id AS item, status, updated_at AS time '
+                         "FROM library_entries WHERE anime_id IS NOT NULL").columns(
+            user=Integer, item=Integer, status=String, time=DateTime)
+        favorites_q = text('SELECT user_id AS "user", anime_id AS item, updated_at AS time '
+                           "FROM favorites").columns(user=Integer, item=Integer, time=DateTime)
+        try:
+            with self.engine.connect() as conn:
+                entries = pd.read_sql(entries_q, conn)
+                favorites = pd.read_sql(favorites_q, conn)
+        except DBAPIError as exc:
+            raise _store_error(exc) from None
+        if entries.empty and favorites.empty:
+            raise DataError("the store has no library entries: run `kitsu-ingest crawl` first")
+        entries["status"] = entries["status"].astype("category")
+        return entries, favorites
+
+    def cluster_labels(self, user_ids: np.ndarray) -> np.ndarray | None:
+        """A cluster label for each of `user_ids` (-1 for none) from the newest `segment-users`
+        run with clusters; None when there is none."""
+        from sqlalchemy.exc import DBAPIError
+
+        from kitsu_ingest.segment.store import load_cluster_labels
+        from recommender.models.cluster_popularity import align_labels
+
+        try:
+            segments = load_cluster_labels(self.engine)
+        except DBAPIError as exc:
+            raise _store_error(exc) from None
+        if segments is None:
+            return None
+        return align_labels(user_ids, segments.user_ids, segments.labels)

@@ -1,16 +1,17 @@
-"""Evaluating a scorer on held-out interactions: top-K metrics, AUC and catalogue coverage."""
+"""Evaluating a model on held-out interactions: top-K metrics, AUC and catalogue coverage."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from recommender.metrics import METRIC_NAMES, auc_per_user, ranking_per_user, top_k
+from recommender.evaluation.metrics import METRIC_NAMES, auc_per_user, metric_key, ranking_per_user
+from recommender.ranking import Exclusions, top_n
 
 if TYPE_CHECKING:
     import numpy as np
     from scipy.sparse import csr_matrix
 
-    from recommender.baselines import Scorer
+    from recommender.models.base import Model
 
 __all__ = ["EvalSet", "evaluate"]
 
@@ -25,6 +26,7 @@ class EvalSet:
 
         self.users = np.flatnonzero(np.diff(truth.indptr) > 0)
         self.seen = seen[self.users].tocsr()
+        self.exclusions = Exclusions.from_matrix(self.seen)
         self.truth = truth[self.users].tocsr()
         self.n_items = truth.shape[1]
         self.batch = max(1, _CELLS_PER_BATCH // max(1, self.n_items))
@@ -33,7 +35,7 @@ class EvalSet:
         return len(self.users)
 
 
-def evaluate(scorer: Scorer, data: EvalSet, k: int = 10, *, auc: bool = False) -> dict[str, float]:
+def evaluate(model: Model, data: EvalSet, k: int = 10, *, auc: bool = False) -> dict[str, float]:
     """Mean precision/recall/MAP/NDCG at `k` (keys like "ndcg@10"), coverage@k and, with `auc`,
     AUC, over the users of `data`. Items a user trained on are never recommended."""
     import numpy as np
@@ -43,23 +45,21 @@ def evaluate(scorer: Scorer, data: EvalSet, k: int = 10, *, auc: bool = False) -
     recommended_items = np.zeros(data.n_items, dtype=bool)
     for start in range(0, len(data), data.batch):
         stop = min(start + data.batch, len(data))
-        scores = np.asarray(scorer(data.users[start:stop]), dtype=np.float32)
-        seen = data.seen[start:stop]
+        scores = np.asarray(model.score(data.users[start:stop]), dtype=np.float32)
         truth = data.truth[start:stop]
         if auc:
-            aucs.append(auc_per_user(scores, seen, truth))
-        rows = np.repeat(np.arange(stop - start), np.diff(seen.indptr))
-        scores[rows, seen.indices] = -np.inf
-        top = top_k(scores, k)
+            aucs.append(auc_per_user(scores, data.seen[start:stop], truth))
+        data.exclusions.mask(scores, start)
+        top = top_n(scores, k)[0]
         recommended_items[top.ravel()] = True
         for name, values in ranking_per_user(top, truth, k).items():
             per_user[name].append(values)
     result = {
-        f"{name}@{k}": float(np.concatenate(v).mean()) if v else 0.0
+        metric_key(name, k): float(np.concatenate(v).mean()) if v else 0.0
         for name, v in per_user.items()
     }
     if auc:
-        result["auc"] = float(np.concatenate(aucs).mean()) if aucs else 0.0
-    result[f"coverage@{k}"] = float(recommended_items.mean())
+        result[metric_key("auc", k)] = float(np.concatenate(aucs).mean()) if aucs else 0.0
+    result[metric_key("coverage", k)] = float(recommended_items.mean())
     result["users"] = float(len(data))
     return result

@@ -1,31 +1,24 @@
-"""The hyperparameter grid and its search: every configuration scored on validation.
-
-The iterations axis costs nothing extra: each (transform, bm25, factors, regularization, alpha)
-is fitted once to the largest iteration count and evaluated at every listed count on the way.
-Configurations run concurrently (implicit's solver releases the GIL), BLAS pinned to one thread.
-"""
+"""The hyperparameter grid: values to try on each axis (the confidence transform and ALS's
+parameters), from defaults, a TOML file or options."""
 
 from __future__ import annotations
 
 import itertools
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from recommender._toml import read_toml
+from recommender.data.events import CONFIDENCE_PARAMS, TRANSFORMS
 from recommender.errors import ConfigFileError
-from recommender.events import TRANSFORMS
+from recommender.models.als import ALS_PARAMS
 
-if TYPE_CHECKING:
-    from scipy.sparse import csr_matrix
+__all__ = ["DEFAULT_GRID", "PARAMS", "Grid", "grid_dict", "load_grid", "params_of"]
 
-    from recommender.split import Split
-
-__all__ = ["DEFAULT_GRID", "Grid", "grid_dict", "load_grid", "search"]
+PARAMS = CONFIDENCE_PARAMS + ALS_PARAMS
+"""Every parameter a configuration sets: the grid's axes, the results' and the model card's keys."""
 
 
 @dataclass(frozen=True)
@@ -45,16 +38,26 @@ class Grid:
 
     def fits(self) -> list[dict[str, Any]]:
         """One dict per fit (every axis but iterations), iterations set to the largest."""
-        axes = ("transform", "bm25", "factors", "regularization", "alpha")
+        axes = [a for a in PARAMS if a != "iterations"]
         combos = itertools.product(*(getattr(self, a) for a in axes))
         return [{**dict(zip(axes, c)), "iterations": max(self.iterations)} for c in combos]
 
     def size(self) -> int:
         return len(self.fits()) * len(self.iterations)
 
+    @classmethod
+    def single(cls, params: Mapping[str, Any]) -> Grid:
+        """A grid of one configuration."""
+        return cls(**{k: (params[k],) for k in PARAMS})
+
     def override(self, **axes: Sequence[Any] | None) -> Grid:
         """This grid with the given non-None axes replaced."""
         return replace(self, **{k: tuple(v) for k, v in axes.items() if v is not None})
+
+
+def params_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of a configuration (a results row holds its metrics too)."""
+    return {key: row[key] for key in PARAMS}
 
 
 _KINDS: dict[str, Callable[[Any], bool]] = {
@@ -102,67 +105,6 @@ def load_grid(path: str | Path, base: Grid = DEFAULT_GRID) -> Grid:
     return base.override(**axes)
 
 
-def _threads(workers: int) -> tuple[int, int]:
-    cores = os.cpu_count() or 1
-    workers = max(1, min(workers or cores, cores))
-    return workers, max(1, cores // workers)
-
-
-def search(
-    split: Split,
-    grid: Grid,
-    *,
-    k: int = 10,
-    seed: int = 0,
-    workers: int = 0,
-    confidence: Callable[[csr_matrix, str, bool], csr_matrix] | None = None,
-    on_fit: Callable[[], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Fit every configuration on `split.train`, score it on `split.validation`.
-
-    Returns one row per (configuration, iteration count): its parameters, validation metrics
-    (keys like "ndcg@10") and fit_seconds (fitting time to that iteration count). `workers`
-    configurations run at once (0: one per core), each ALS using cores // workers threads.
-    `on_fit` is called after each finished fit (a progress bar's hook).
-    """
-    from recommender.als import fit_als
-    from recommender.baselines import FactorScorer
-    from recommender.evaluation import EvalSet, evaluate
-    from recommender.events import apply_confidence
-
-    confidence = confidence or apply_confidence
-    eval_set = EvalSet(split.train, split.validation)
-    matrices = {
-        (t, b): confidence(split.train, t, b) for t in grid.transform for b in grid.bm25
-    }
-    workers, threads = _threads(workers)
-
-    def run(params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-
-        def checkpoint(n: int, model: Any, seconds: float) -> None:
-            scorer = FactorScorer(model.user_factors, model.item_factors)
-            metrics = evaluate(scorer, eval_set, k)
-            rows.append({**params, "iterations": n, **metrics, "fit_seconds": seconds})
-
-        matrix = matrices[(params["transform"], params["bm25"])]
-        fit_als(matrix, params, checkpoints=grid.iterations, on_checkpoint=checkpoint,
-                seed=seed, num_threads=threads)
-        return rows
-
-    results: list[dict[str, Any]] = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run, params) for params in grid.fits()]
-        for future in as_completed(futures):
-            results.extend(future.result())
-            if on_fit is not None:
-                on_fit()
-    results.sort(key=lambda r: tuple(str(r[a]) for a in ("transform", "bm25")) +
-                 tuple(r[a] for a in ("factors", "regularization", "alpha", "iterations")))
-    return results
-
-
 def grid_dict(grid: Grid) -> dict[str, list[Any]]:
     """The grid as plain lists (for JSON)."""
     return {k: list(v) for k, v in asdict(grid).items()}
-

@@ -14,28 +14,44 @@ neither precision nor recall, and is never reported here.)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
     from scipy.sparse import csr_matrix
 
-__all__ = ["METRIC_NAMES", "auc_per_user", "ranking_per_user", "top_k"]
+__all__ = ["METRICS", "METRIC_NAMES", "PRIMARY_METRIC", "Metric", "auc_per_user", "metric_key",
+           "ranking_per_user"]
 
+
+@dataclass(frozen=True)
+class Metric:
+    """What a reported figure is: its name, whether it is cut at K, and which way is better."""
+
+    name: str
+    at_k: bool = True
+    higher_is_better: bool = True
+    description: str = ""
+
+
+METRICS = {m.name: m for m in (
+    Metric("precision", description="hits in the top K / K"),
+    Metric("recall", description="hits in the top K / held-out items"),
+    Metric("map", description="mean average precision at K"),
+    Metric("ndcg", description="discounted hits at K / the ideal"),
+    Metric("coverage", description="share of the catalogue in anyone's top K"),
+    Metric("auc", at_k=False, description="P(held-out item outranks an unseen one)"),
+)}
 METRIC_NAMES = ("precision", "recall", "map", "ndcg")
+"""The per-user ranking metrics (`ranking_per_user`), averaged over users."""
+PRIMARY_METRIC = "ndcg"
+"""What every search optimises and every table sorts by (at K)."""
 
 
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Column indices of each row's `k` highest scores, best first (ties: lower index first)."""
-    import numpy as np
-
-    k = min(k, scores.shape[1])
-    if k == 0:
-        return np.empty((scores.shape[0], 0), dtype=np.int64)
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -part_scores), axis=1)
-    return np.take_along_axis(part, order, axis=1)
+def metric_key(name: str, k: int) -> str:
+    """The key a figure has in results and model cards: "ndcg@10", or "auc"."""
+    return f"{name}@{k}" if METRICS[name].at_k else name
 
 
 def ranking_per_user(recommended: np.ndarray, truth: csr_matrix, k: int) -> dict[str, np.ndarray]:

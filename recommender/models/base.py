@@ -1,106 +1,116 @@
-"""Scorers: anything that scores every item for a batch of users, ALS and the baselines alike.
+"""One interface for every model: fit, score, recommend, similar, save and load.
 
-A scorer is called with an array of user rows and returns a dense (users x items) float32 array;
-higher is better. Items the user trained on are masked by the evaluator, not here.
+A model is fitted on a users x items matrix (confidences for ALS, strengths or mere presence for
+the others) and scores every item for rows of that matrix; higher is better. Evaluation, search,
+serving and batch see only this interface; ranking goes through `recommender.ranking`.
+
+    model = make_model("itemknn").fit(train)
+    columns, scores = model.recommend(np.array([0, 1]), n=10, exclusions=Exclusions.from_matrix(train))
+    model.save(folder); same = type(model).load(folder)
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from recommender.errors import RecommenderError
+from recommender.ranking import Exclusions, top_n, top_n_row
 
 if TYPE_CHECKING:
-    import numpy as np
+    from numpy.typing import NDArray
     from scipy.sparse import csr_matrix
 
-__all__ = [
-    "BASELINES",
-    "FactorScorer",
-    "ItemKNNScorer",
-    "PopularityScorer",
-    "RandomScorer",
-    "Scorer",
-    "make_baseline",
-]
-
-BASELINES = ("popularity", "itemknn", "random")
+__all__ = ["Model", "Unsupported"]
 
 
-class Scorer(Protocol):
-    def __call__(self, users: np.ndarray) -> np.ndarray: ...
+class Unsupported(RecommenderError):
+    """The model cannot do this (e.g. item similarity for popularity)."""
 
 
-class FactorScorer:
-    """Scores of a factor model: user_factors[u] . item_factors[i]."""
+class Model(ABC):
+    """A recommender over the rows (users) and columns (items) of the matrix it was fitted on."""
 
-    def __init__(self, user_factors: np.ndarray, item_factors: np.ndarray) -> None:
-        self.user_factors = user_factors
-        self.item_factors = item_factors
+    family: ClassVar[str]
+    """The name the factory knows it by, and the stem of its saved file."""
 
-    def __call__(self, users: np.ndarray) -> np.ndarray:
-        return self.user_factors[users] @ self.item_factors.T
+    @abstractmethod
+    def fit(self, matrix: csr_matrix) -> Model:
+        """Fit on a users x items matrix; returns self."""
 
+    @abstractmethod
+    def score(self, users: NDArray[np.int64]) -> NDArray[np.float32]:
+        """Dense scores (len(users) x items) for rows of the fitted matrix; nothing is masked."""
 
-class PopularityScorer:
-    """Every user gets the items most users have in training."""
+    @property
+    @abstractmethod
+    def n_items(self) -> int:
+        """Columns of the fitted matrix."""
 
-    def __init__(self, train: csr_matrix) -> None:
-        import numpy as np
+    @property
+    def n_users(self) -> int | None:
+        """Rows of the fitted matrix, for a model that keeps something per user (else None)."""
+        return None
 
-        self.counts = np.bincount(train.indices, minlength=train.shape[1]).astype(np.float32)
+    def recommend(self, users: NDArray[np.int64], n: int, exclusions: Exclusions | None = None) -> tuple[
+            NDArray[np.int64], NDArray[np.float32]]:
+        """(columns, scores), users x n, best first; -1 / -inf where fewer than n remain.
 
-    def __call__(self, users: np.ndarray) -> np.ndarray:
-        import numpy as np
+        `exclusions` has one row per user of `users`, in that order.
+        """
+        scores = np.asarray(self.score(np.asarray(users, np.int64)), np.float32)
+        if exclusions is not None:
+            exclusions.mask(scores)
+        columns, values = top_n(scores, n)
+        columns[~np.isfinite(values)] = -1
+        return columns, values
 
-        return np.broadcast_to(self.counts, (len(users), len(self.counts))).copy()
+    def item_vectors(self) -> NDArray[np.float32]:
+        """A vector per item whose cosine is the model's item similarity (Unsupported if none)."""
+        raise Unsupported(f"a {self.family} model has no item similarity")
 
+    def similar(self, item: int, n: int) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """The `n` items most similar to column `item` (by cosine of `item_vectors`), best first."""
+        normed = self.normed_items()
+        return top_n_row(normed @ normed[item], n, [item])
 
-class RandomScorer:
-    """Uniformly random scores (seeded): the floor any model must clear."""
+    def normed_items(self) -> NDArray[np.float32]:
+        """`item_vectors` scaled to unit length (computed once)."""
+        cached: NDArray[np.float32] | None = getattr(self, "_normed", None)
+        if cached is None:
+            vectors = np.asarray(self.item_vectors(), np.float32)
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            cached = (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+            self._normed: NDArray[np.float32] | None = cached
+        return cached
 
-    def __init__(self, n_items: int, seed: int = 0) -> None:
-        import numpy as np
+    @abstractmethod
+    def arrays(self) -> dict[str, Any]:
+        """What `save` writes: named arrays and scalars (no pickles)."""
 
-        self.n_items = n_items
-        self.rng = np.random.default_rng(seed)
+    @classmethod
+    @abstractmethod
+    def from_arrays(cls, arrays: dict[str, Any]) -> Model:
+        """The model `arrays` describes (the inverse of `arrays`)."""
 
-    def __call__(self, users: np.ndarray) -> np.ndarray:
-        return self.rng.random((len(users), self.n_items), dtype="float32")
+    def save(self, folder: Path) -> Path:
+        """Write the model to `folder/<family>.npz` (numpy's format, no pickles)."""
+        path = Path(folder) / f"{self.family}.npz"
+        np.savez(path, **self.arrays())
+        return path
 
+    @classmethod
+    def load(cls, folder: Path) -> Model:
+        """Read a model saved by `save` into `folder`; RecommenderError if unreadable."""
+        import zipfile
 
-class ItemKNNScorer:
-    """Item-item nearest neighbours (implicit's BM25 or cosine recommender): a user's score for
-    an item is the sum of its similarities to the items the user trained on."""
-
-    def __init__(
-        self, train: csr_matrix, kind: str = "bm25", neighbours: int = 100, num_threads: int = 0
-    ) -> None:
-        import warnings
-
-        from implicit.nearest_neighbours import BM25Recommender, CosineRecommender
-
-        model = (
-            BM25Recommender(K=neighbours, num_threads=num_threads)
-            if kind == "bm25"
-            else CosineRecommender(K=neighbours, num_threads=num_threads)
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # implicit warns about its own internal COO matrix
-            model.fit(train, show_progress=False)
-        self.train = train
-        self.similarity = model.similarity.tocsr()
-
-    def __call__(self, users: np.ndarray) -> np.ndarray:
-        import numpy as np
-
-        return np.asarray((self.train[users] @ self.similarity).todense(), dtype=np.float32)
-
-
-def make_baseline(name: str, train: csr_matrix, seed: int = 0, num_threads: int = 0) -> Scorer:
-    """The baseline called `name` (one of BASELINES) fitted on `train`."""
-    if name == "popularity":
-        return PopularityScorer(train)
-    if name == "itemknn":
-        return ItemKNNScorer(train, num_threads=num_threads)
-    if name == "random":
-        return RandomScorer(train.shape[1], seed)
-    raise ValueError(f"unknown baseline {name!r}")
+        path = Path(folder) / f"{cls.family}.npz"
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: (v.item() if v.shape == () else v) for k, v in data.items()}
+            return cls.from_arrays(arrays)
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise RecommenderError(f"the saved model {path} is unreadable (corrupt or truncated): {exc}") from None

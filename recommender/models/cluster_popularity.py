@@ -4,28 +4,30 @@ Fitted on a users x items matrix (any non-zero counts as "has it") and one clust
 row (-1 for a user without a cluster, e.g. one the segmentation never saw). An item counts for a
 cluster once at least `min_support` of its members have it, so that one fan's favourite cannot
 top a small cluster's list; the rest are ordered by global popularity, after every supported item
-(the fallback for unclustered users too). Callable as a Scorer like the other baselines.
+(the fallback for unclustered users too).
 
-    labels = align_labels(data.user_ids, segments.user_ids, segments.labels)
-    scorer = ClusterPopularity(min_support=5).fit(train, labels)
-    items, scores = scorer.recommend(row, n=10)
+    labels = store.cluster_labels(data.user_ids)      # or align_labels(row ids, labelled ids, labels)
+    model = ClusterPopularity(labels, min_support=5).fit(train)
+    columns, scores = model.recommend(rows, n=10, exclusions=Exclusions.from_matrix(train[rows]))
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recommender.models.base import Model
 
 if TYPE_CHECKING:
-    import numpy as np
+    from numpy.typing import NDArray
     from scipy.sparse import csr_matrix
 
-__all__ = ["ClusterPopularity", "align_labels", "store_clusters"]
+__all__ = ["ClusterPopularity", "align_labels"]
 
 
 def align_labels(row_ids: np.ndarray, labelled_ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Labels for the matrix's rows (`row_ids`, user ids) from (user id, label) pairs; -1 if none."""
-    import numpy as np
-
     row_ids = np.asarray(row_ids)
     out = np.full(len(row_ids), -1, dtype=np.int32)
     if len(labelled_ids) == 0:
@@ -38,19 +40,34 @@ def align_labels(row_ids: np.ndarray, labelled_ids: np.ndarray, labels: np.ndarr
     return out
 
 
-class ClusterPopularity:
-    """Most popular unseen items within the user's cluster, with a minimum support."""
+class ClusterPopularity(Model):
+    """Most popular unseen items within the user's cluster, with a minimum support.
 
-    def __init__(self, min_support: int = 5) -> None:
+    `labels` holds one cluster per row of the matrix it will be fitted on (-1: none).
+    """
+
+    family = "cluster_popularity"
+
+    def __init__(self, labels: Any = (), min_support: int = 5) -> None:
         if min_support < 1:
             raise ValueError("min_support must be at least 1")
+        self.labels = np.asarray(labels, dtype=np.int64)
         self.min_support = min_support
+        self.counts: NDArray[np.float32] = np.zeros((0, 0), np.float32)
+        self.fallback: NDArray[np.float32] = np.zeros(0, np.float32)
+        self.cluster_scores: NDArray[np.float32] = np.zeros((0, 0), np.float32)
 
-    def fit(self, matrix: csr_matrix, labels: np.ndarray) -> ClusterPopularity:
-        """Count, per cluster, the members having each item (`labels`: one per row, -1 none)."""
-        import numpy as np
+    @property
+    def n_items(self) -> int:
+        return len(self.fallback)
 
-        labels = np.asarray(labels, dtype=np.int64)
+    @property
+    def n_users(self) -> int:
+        return len(self.labels)
+
+    def fit(self, matrix: csr_matrix) -> ClusterPopularity:
+        """Count, per cluster, the members having each item (any non-zero counts)."""
+        labels = self.labels
         if len(labels) != matrix.shape[0]:
             raise ValueError(f"{len(labels)} labels for {matrix.shape[0]} rows")
         n_items = matrix.shape[1]
@@ -59,21 +76,17 @@ class ClusterPopularity:
         keep = (rows >= 0) & (matrix.data != 0)
         counts = np.bincount(rows[keep] * n_items + matrix.indices[keep], minlength=k * n_items)
         self.counts = counts.reshape(k, n_items).astype(np.float32)
-        popularity = np.bincount(matrix.indices[matrix.data != 0], minlength=n_items)
-        self.popularity = popularity.astype(np.float32)
+        popularity = np.bincount(matrix.indices[matrix.data != 0], minlength=n_items).astype(np.float32)
         # In [0, 1): orders what is not supported, never above a supported item (count >= 1).
-        fallback = self.popularity / (self.popularity.max() + 1.0)
+        self.fallback = (popularity / (popularity.max(initial=0.0) + 1.0)).astype(np.float32)
+        return self._score_clusters()
+
+    def _score_clusters(self) -> ClusterPopularity:
         supported = np.where(self.counts >= self.min_support, self.counts, 0.0)
-        self.cluster_scores = (supported + fallback).astype(np.float32)
-        self.fallback = fallback.astype(np.float32)
-        self.labels = labels
-        self.seen = matrix.tocsr()
+        self.cluster_scores = (supported + self.fallback).astype(np.float32)
         return self
 
-    def __call__(self, users: np.ndarray) -> np.ndarray:
-        """Scores of every item for the user rows `users` (users x items); seen items not masked."""
-        import numpy as np
-
+    def score(self, users: NDArray[np.int64]) -> NDArray[np.float32]:
         labels = self.labels[np.asarray(users)]
         out = np.empty((len(labels), len(self.fallback)), dtype=np.float32)
         clustered = labels >= 0
@@ -81,27 +94,13 @@ class ClusterPopularity:
         out[~clustered] = self.fallback
         return out
 
-    def recommend(self, user: int, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        """The top-`n` items the user's row has not seen, and their scores (best first)."""
-        import numpy as np
+    def arrays(self) -> dict[str, Any]:
+        return {"labels": self.labels, "min_support": self.min_support, "counts": self.counts,
+                "fallback": self.fallback}
 
-        scores = self(np.array([user]))[0]
-        row = self.seen[user]
-        scores[row.indices[row.data != 0]] = -np.inf
-        n = min(n, int(np.isfinite(scores).sum()))
-        top = np.argpartition(-scores, n - 1)[:n] if n > 0 else np.empty(0, dtype=np.int64)
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return top, scores[top]
-
-
-def store_clusters(row_ids: np.ndarray, database_url: str | None) -> np.ndarray | None:
-    """Cluster labels for the rows (user ids) from the newest `segment-users` run with clusters
-    in the store; None when there is none (the cluster baseline is then left out)."""
-    from kitsu_ingest.segment.store import load_cluster_labels
-    from kitsu_ingest.settings import get_settings
-    from kitsu_ingest.store.migrate import open_store
-
-    segments = load_cluster_labels(open_store(get_settings(database_url=database_url).database_url))
-    if segments is None:
-        return None
-    return align_labels(row_ids, segments.user_ids, segments.labels)
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, Any]) -> ClusterPopularity:
+        model = cls(arrays["labels"], int(arrays["min_support"]))
+        model.counts = np.asarray(arrays["counts"], np.float32)
+        model.fallback = np.asarray(arrays["fallback"], np.float32)
+        return model._score_clusters()

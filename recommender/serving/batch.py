@@ -1,12 +1,14 @@
 """Top N for every user of a model, in blocks of users over a thread pool, into a Parquet file.
 
-Each block is one BLAS call (pinned to one thread: the pool supplies the parallelism) and a
-pruned selection (`recommender.topn.TopN`); numpy releases the GIL for both. Rows are written as
-they come, in user order: user_id, rank (1 = best), anime_id, score.
+Each block is one `Model.recommend` call (for ALS, one BLAS call pinned to one thread, the pool
+supplying the parallelism, and a pruned selection, `recommender.ranking.TopN`); numpy releases the
+GIL for both. Rows are written as they come, in user order: user_id, rank (1 = best), anime_id,
+score; into a temporary file renamed over `out` at the end, so `out` is whole or untouched.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Callable
@@ -17,13 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from recommender.data.ids import IdIndex
 from recommender.errors import RecommenderError
-from recommender.topn import Exclusions, IdIndex, TopN
+from recommender.ranking import Exclusions
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from recommender.lookup import StoreReader
+    from recommender.data.store import StoreReader
+    from recommender.models.base import Model
     from recommender.registry import SavedModel
 
 __all__ = ["BatchSummary", "exclusions_from_store", "recommend_all", "top_n_all"]
@@ -57,26 +61,22 @@ def exclusions_from_store(store: StoreReader, model: SavedModel,
     return Exclusions.from_pairs(np.concatenate(rows), np.concatenate(cols), len(model.user_ids))
 
 
-def top_n_all(user_factors: NDArray[np.floating], item_factors: NDArray[np.floating], n: int,
-              exclusions: Exclusions | None = None, *, threads: int = 0, rows: int = 256,
-              on_block: Callable[[int, NDArray[np.int64], NDArray[np.float32]], None]) -> None:
-    """Call `on_block(first_row, columns, scores)` for consecutive blocks of users, in order."""
+def top_n_all(model: Model, n: int, exclusions: Exclusions | None = None, *, threads: int = 0,
+              rows: int = 256, on_block: Callable[[int, NDArray[np.int64], NDArray[np.float32]], None]) -> None:
+    """Call `on_block(first_row, columns, scores)` for consecutive blocks of the model's users, in order."""
     from threadpoolctl import threadpool_limits
 
-    ranker = TopN(item_factors)
+    users = model.n_users or 0
     workers = threads or os.cpu_count() or 1
-    starts = range(0, len(user_factors), rows)
 
     def work(start: int) -> tuple[int, Any, Any]:
-        stop = min(start + rows, len(user_factors))
-        exclude = None
-        if exclusions is not None:
-            exclude = (exclusions.indptr[start:stop + 1], exclusions.indices)
-        return (start, *ranker.batch(user_factors[start:stop], n, exclude))
+        stop = min(start + rows, users)
+        block = None if exclusions is None else exclusions.rows(start, stop)
+        return (start, *model.recommend(np.arange(start, stop), n, block))
 
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
         pending = []
-        for start in starts:  # a bounded window keeps memory flat and the output in order
+        for start in range(0, users, rows):  # a bounded window keeps memory flat and the output in order
             pending.append(pool.submit(work, start))
             if len(pending) >= 4 * workers:
                 on_block(*pending.pop(0).result())
@@ -84,47 +84,52 @@ def top_n_all(user_factors: NDArray[np.floating], item_factors: NDArray[np.float
             on_block(*future.result())
 
 
-def recommend_all(model: SavedModel, out: Path, n: int = 10, exclusions: Exclusions | None = None,
+def recommend_all(saved: SavedModel, out: Path, n: int = 10, exclusions: Exclusions | None = None,
                   *, threads: int = 0, rows: int = 256) -> BatchSummary:
-    """Write the top `n` of every user of `model` to the Parquet file `out`."""
+    """Write the top `n` of every user of `saved` to the Parquet file `out` (whole, or not at all)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    numeric_users = model.user_ids.dtype.kind in "iu"
-    numeric_items = model.item_ids.dtype.kind in "iu"
-    schema = pa.schema([("user_id", pa.int64() if numeric_users else pa.string()),
-                        ("rank", pa.int16()),
-                        ("anime_id", pa.int64() if numeric_items else pa.string()),
-                        ("score", pa.float32())])
-    written = [0]
+    from kitsu_ingest.outputs import written_whole
+
+    def id_type(ids: NDArray[Any]) -> pa.DataType:
+        return pa.int64() if ids.dtype.kind in "iu" else pa.string()
+
+    schema = pa.schema([("user_id", id_type(saved.user_ids)), ("rank", pa.int16()),
+                        ("anime_id", id_type(saved.item_ids)), ("score", pa.float32())])
+    written = 0
     buffered: list[pa.RecordBatch] = []
     started = time.perf_counter()
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        writer = pq.ParquetWriter(out, schema)
-    except OSError as exc:
-        raise RecommenderError(f"cannot write {out}: {exc.strerror or exc}") from None
 
-    def flush() -> None:
+    def flush(writer: pq.ParquetWriter) -> None:
         if buffered:
             writer.write_table(pa.Table.from_batches(buffered, schema))
             buffered.clear()
 
-    def on_block(start: int, columns: Any, scores: Any) -> None:
+    def block_rows(start: int, columns: NDArray[np.int64], scores: NDArray[np.float32]) -> pa.RecordBatch:
         m, width = columns.shape
         keep = (columns >= 0).ravel()
-        users = np.repeat(model.user_ids[start:start + m], width)[keep]
+        users = np.repeat(saved.user_ids[start:start + m], width)[keep]
         ranks = np.tile(np.arange(1, width + 1, dtype=np.int16), m)[keep]
-        anime = model.item_ids[columns.ravel()[keep]]
-        buffered.append(pa.RecordBatch.from_arrays(
-            [pa.array(users), pa.array(ranks), pa.array(anime), pa.array(scores.ravel()[keep])],
-            schema=schema))
-        written[0] += int(keep.sum())
-        if sum(b.num_rows for b in buffered) >= 1_000_000:
-            flush()
+        anime = saved.item_ids[columns.ravel()[keep]]
+        return pa.RecordBatch.from_arrays(
+            [pa.array(users), pa.array(ranks), pa.array(anime), pa.array(scores.ravel()[keep])], schema=schema)
 
-    with writer:
-        top_n_all(model.user_factors, model.item_factors, n, exclusions, threads=threads,
-                  rows=rows, on_block=on_block)
-        flush()
-    return BatchSummary(len(model.user_ids), written[0], time.perf_counter() - started, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with written_whole(out) as partial, pq.ParquetWriter(partial, schema) as writer:
+
+            def on_block(start: int, columns: NDArray[np.int64], scores: NDArray[np.float32]) -> None:
+                nonlocal written
+                buffered.append(block_rows(start, columns, scores))
+                written += buffered[-1].num_rows
+                if sum(b.num_rows for b in buffered) >= 1_000_000:
+                    flush(writer)
+
+            top_n_all(saved.model, n, exclusions, threads=threads, rows=rows, on_block=on_block)
+            flush(writer)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise
+        raise RecommenderError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return BatchSummary(len(saved.user_ids), written, time.perf_counter() - started, out)

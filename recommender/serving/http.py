@@ -21,7 +21,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from recommender.data.store import StoreReader
 from recommender.errors import RecommenderError
-from recommender.lookup import StoreReader
-from recommender.serve import NotFound, Recommender
+from recommender.serving.recommender import NotFound, Recommender
 
 __all__ = ["ModelHolder", "create_app"]
 
@@ -135,7 +135,7 @@ def create_app(holder: ModelHolder, *, watch: bool = True) -> Starlette:
         current = holder.current
         if current is None:
             return JSON({"status": "no model", "error": holder.error}, status_code=503)
-        loaded = datetime.fromtimestamp(current.loaded_at, timezone.utc)
+        loaded = datetime.fromtimestamp(current.loaded_at, UTC)
         return JSON({"status": "ok", "model_version": current.version,
                      "loaded_at": loaded.isoformat(timespec="seconds")})
 

@@ -1,10 +1,10 @@
 """The recommendation service: a saved model plus store lookups, behind the CLI and the HTTP API.
 
     Recommender.load(model_dir, version, store)   load and check a saved model (no refit)
-      .user(id, n, include_planned, explain)      top N for a user: the model's factors, or the
-                                                  user folded in from the store (implicit's
+      .user(id, n, include_planned, explain)      top N for a user: the model's scores, or the
+                                                  user folded in from the store (ALS: implicit's
                                                   recalculate_user), or popular anime (fallback)
-      .similar(anime_id, n)                       the most similar anime (cosine of item factors)
+      .similar(anime_id, n)                       the most similar anime (the model's similarity)
       .find_anime("12" | "title words")           a Kitsu id, or the best title match in the model
 
 Scoring is numpy only; implicit (slow to import) is loaded only to fold a user in or to explain.
@@ -14,7 +14,6 @@ entries may be allowed back).
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,18 +21,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from recommender.data.ids import IdIndex
+from recommender.data.store import AnimeInfo, StoreReader, UserEvents
 from recommender.errors import RecommenderError
-from recommender.lookup import AnimeInfo, StoreReader, UserEvents
-from recommender.topn import IdIndex, top_n
+from recommender.models.als import ALS
+from recommender.ranking import top_n_row
 
 if TYPE_CHECKING:
-    from implicit.cpu.als import AlternatingLeastSquares
     from numpy.typing import NDArray
 
     from recommender.registry import SavedModel
 
 __all__ = ["FALLBACK", "FOLDED_IN", "MODEL", "Contribution", "NotFound", "Recommendation",
-           "Recommender", "SimilarResult", "UserResult", "load_checked"]
+           "Recommender", "SimilarResult", "UserResult"]
 
 MODEL, FOLDED_IN, FALLBACK = "model", "folded-in", "fallback"
 
@@ -83,57 +83,41 @@ class SimilarResult:
         return asdict(self)
 
 
-def load_checked(model_dir: Path, version: str | None = None) -> SavedModel:
-    """`registry.load_model`, with truncated files and inconsistent shapes as RecommenderError."""
-    import zipfile
-
-    from recommender.registry import load_model, resolve_version
-
-    try:
-        saved = load_model(model_dir, version)
-    except (zipfile.BadZipFile, EOFError) as exc:
-        path = model_dir / resolve_version(model_dir, version)
-        raise RecommenderError(f"the saved model {path} is unreadable (corrupt or truncated): "
-                               f"{exc}") from None
-    users, items = saved.user_factors, saved.item_factors
-    if users.ndim != 2 or items.ndim != 2 or users.shape[1] != items.shape[1] \
-            or len(users) != len(saved.user_ids) or len(items) != len(saved.item_ids):
-        raise RecommenderError(f"the saved model {saved.path} is inconsistent: factors "
-                               f"{users.shape} / {items.shape} for {len(saved.user_ids)} users "
-                               f"and {len(saved.item_ids)} items")
-    return saved
-
-
 class Recommender:
     """A loaded model and the store it answers from (thread-safe for reading)."""
 
-    def __init__(self, model: SavedModel, store: StoreReader) -> None:
-        self.model = model
+    def __init__(self, saved: SavedModel, store: StoreReader) -> None:
+        self.saved = saved
+        self.model = saved.model
+        self.card = saved.card
         self.store = store
         self.loaded_at = time.time()
-        self.users = IdIndex(model.user_ids)
-        self.items = IdIndex(model.item_ids)
-        self.item_factors = np.asarray(model.item_factors, np.float32)
+        self.users = IdIndex(saved.user_ids)
+        self.items = IdIndex(saved.item_ids)
         self._titles: dict[int, AnimeInfo] | None = None
-        self._normed: NDArray[np.float32] | None = None
         self._popular: tuple[list[tuple[int, int]], int] | None = None
-        self._als: AlternatingLeastSquares | None = None
-        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, model_dir: Path, version: str | None, store: StoreReader) -> Recommender:
-        return cls(load_checked(model_dir, version), store)
+        from recommender.registry import load_model
+
+        return cls(load_model(model_dir, version), store)
 
     @property
     def version(self) -> str:
-        return self.model.version
+        return self.saved.version
+
+    @property
+    def path(self) -> Path:
+        return self.saved.path
 
     def warm(self) -> None:
         """Do the one-off work now (titles, norms, popularity, implicit), not in a request."""
-        self._titles = self.store.anime(int(i) for i in self._kitsu_ids(self.model.item_ids))
-        self._item_norms()
+        self._titles = self.store.anime(int(i) for i in self._kitsu_ids(self.saved.item_ids))
+        if isinstance(self.model, ALS):
+            self.model.normed_items()
+            self.model.solver()
         self._popular_list()
-        self._model()
 
     # -- users ---------------------------------------------------------------------------
     def user(self, user_id: int, n: int = 10, *, include_planned: bool = False,
@@ -144,7 +128,7 @@ class Recommender:
         excluded = self.items.positions(sorted(events.excluded(include_planned)))
         excluded = excluded[excluded >= 0]
         if row >= 0:
-            vector, source = self.model.user_factors[row], MODEL
+            scores, source = self.model.score(np.array([row]))[0], MODEL
         elif not events.known:
             raise NotFound(f"user {user_id} is unknown: neither in model {self.version} nor in "
                            "the store (crawl them, or use --fetch)")
@@ -152,46 +136,43 @@ class Recommender:
             confidence = self._confidence(events)
             if confidence.nnz == 0:
                 return self._fallback(user_id, n, events.excluded(include_planned))
-            vector, source = self._model().recalculate_user(0, confidence), FOLDED_IN
-        columns, scores = top_n(self.item_factors @ np.asarray(vector, np.float32), n, excluded)
+            als = self._als("fold a new user in")
+            scores, source = als.item_factors @ als.fold_in(confidence), FOLDED_IN
+        columns, values = top_n_row(scores, n, excluded)
         because = self._explain(events, columns) if explain else None
-        return UserResult(user_id, source, self.version, self._describe(columns, scores, because))
+        return UserResult(user_id, source, self.version, self._describe(columns, values, because))
+
+    def _als(self, what: str) -> ALS:
+        if not isinstance(self.model, ALS):
+            raise RecommenderError(f"a {self.model.family} model cannot {what}; serve an ALS model")
+        return self.model
 
     def _confidence(self, events: UserEvents) -> Any:
         """The user's row of the confidence matrix the model was fitted on, over model items."""
+        import pandas as pd
         from scipy.sparse import csr_matrix
 
-        from recommender.events import apply_confidence
+        from recommender.data.events import apply_confidence, event_strengths
 
-        weights = dict(self.model.meta.get("weights") or {})
-        favorite = float(weights.pop("favorite", 5.0))
-        strengths: dict[int, float] = {}
-        for anime, status in events.entries:
-            strengths[anime] = strengths.get(anime, 0.0) + float(weights.get(status, 0.0))
-        for anime in events.favorites:
-            strengths[anime] = strengths.get(anime, 0.0) + favorite
-        ids = np.array(sorted(a for a, s in strengths.items() if s > 0), np.int64)
-        columns = self.items.positions(ids)
+        entries = pd.DataFrame(list(events.entries), columns=["item", "status"]).assign(user=0)
+        favorites = pd.DataFrame({"item": list(events.favorites)}).assign(user=0)
+        strengths = event_strengths(entries, favorites, self.card.weights)
+        columns = self.items.positions(strengths["item"].to_numpy(np.int64))
         keep = columns >= 0
-        values = np.array([strengths[int(a)] for a in ids[keep]], np.float32)
         order = np.argsort(columns[keep])
-        row = csr_matrix((values[order], columns[keep][order], [0, int(keep.sum())]),
-                         shape=(1, len(self.model.item_ids)), dtype=np.float32)
-        params = self.model.meta.get("params") or {}
+        values = strengths["strength"].to_numpy(np.float32)[keep][order]
+        row = csr_matrix((values, columns[keep][order], [0, int(keep.sum())]),
+                         shape=(1, len(self.saved.item_ids)), dtype=np.float32)
         # BM25 needs every user's row; one user folded in gets the transform alone.
-        return apply_confidence(row, params.get("transform", "linear"), False)
+        return apply_confidence(row, self.card.params.get("transform", "linear"), False)
 
     def _explain(self, events: UserEvents,
                  columns: NDArray[np.int64]) -> list[tuple[Contribution, ...]]:
         confidence = self._confidence(events)
         if confidence.nnz == 0:
             return [() for _ in columns]
-        als, weights, out = self._model(), None, []
-        for column in columns:
-            _, top, weights = als.explain(0, confidence, int(column), user_weights=weights, N=3)
-            out.append(tuple(Contribution(int(self.model.item_ids[c]), None, float(s))
-                             for c, s in top))
-        return out
+        reasons = self._als("explain a recommendation").explain(confidence, columns)
+        return [tuple(Contribution(int(self.saved.item_ids[c]), None, s) for c, s in top) for top in reasons]
 
     def _fallback(self, user_id: int, n: int, excluded: set[int]) -> UserResult:
         candidates = self._popular_list(n + len(excluded))
@@ -230,32 +211,15 @@ class Recommender:
         raise NotFound(f"no anime titled like {text!r} {what}")
 
     def similar(self, anime: int | str, n: int = 10) -> SimilarResult:
-        """The `n` anime nearest to `anime` (a Kitsu id, or a title to search) by cosine."""
+        """The `n` anime nearest to `anime` (a Kitsu id, or a title to search) by the model."""
         column = self.find_anime(str(anime))
-        normed = self._item_norms()
-        columns, scores = top_n(normed @ normed[column], n, [column])
-        anime_id = int(self.model.item_ids[column])
-        info = self._info([anime_id, *(int(self.model.item_ids[c]) for c in columns)])
+        columns, scores = self.model.similar(column, n)
+        anime_id = int(self.saved.item_ids[column])
+        info = self._info([anime_id, *(int(self.saved.item_ids[c]) for c in columns)])
         return SimilarResult(AnimeInfo(anime_id, *_title(info, anime_id)), self.version,
                              self._describe(columns, scores, None, info))
 
-    def _item_norms(self) -> NDArray[np.float32]:
-        if self._normed is None:
-            norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
-            self._normed = self.item_factors / np.where(norms > 0, norms, 1.0)
-        return self._normed
-
     # -- helpers ---------------------------------------------------------------------------
-    def _model(self) -> AlternatingLeastSquares:
-        with self._lock:
-            if self._als is None:
-                try:
-                    self._als = self.model.als()
-                except (OSError, ValueError, KeyError) as exc:
-                    raise RecommenderError(f"the saved model {self.model.path} is unreadable: "
-                                           f"{exc}") from None
-            return self._als
-
     def _kitsu_ids(self, ids: Any) -> list[int]:
         return [int(i) for i in ids if str(i).isdigit()]
 
@@ -281,7 +245,7 @@ class Recommender:
         return out
 
     def _kitsu_id(self, column: int) -> Any:
-        value = self.model.item_ids[column]
+        value = self.saved.item_ids[column]
         return int(value) if self.items.numeric else str(value)
 
 

@@ -68,7 +68,7 @@ def test_train_grid_json_models_evaluate(csv_file: Path, tmp_path: Path) -> None
     saved = load_model(models)
     assert saved.version == version and (saved.path / "results.csv").is_file()
     assert set(saved.item_ids.tolist()) <= set(range(1000, 1045))
-    assert saved.user_factors.shape == (len(saved.user_ids), report["params"]["factors"])
+    assert saved.model.user_factors.shape == (len(saved.user_ids), report["params"]["factors"])
 
     code, out, _ = _run("models", "--model-dir", str(models), "--json")
     assert code == 0 and json.loads(out)[0]["version"] == version
@@ -116,7 +116,7 @@ def test_train_from_the_store(store: Engine, tmp_path: Path) -> None:
                           "--model-dir", str(tmp_path), "--json")
     assert code == 0, err
     saved = load_model(tmp_path)
-    assert saved.meta["source"]["kind"] == "store"
+    assert saved.card.source["kind"] == "store"
     assert set(saved.item_ids.tolist()) <= set(range(1000, 1030))  # anime ids
     code, out, err = _run("evaluate", "--database-url", url, "--model-dir", str(tmp_path), "--json")
     assert code == 0, err

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy.sparse import csr_matrix
 
+from recommender.data.events import EventWeights, apply_confidence, event_strengths, load_weights
 from recommender.errors import ConfigFileError, DataError
-from recommender.events import EventWeights, apply_confidence, event_strengths, load_weights
 
 
 def test_completed_plus_favorite_is_eleven() -> None:

@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.als import fit_als
-from recommender.data import from_frame
+from recommender.data.interactions import from_frame
+from recommender.data.splits import holdout
 from recommender.errors import ConfigFileError
-from recommender.grid import DEFAULT_GRID, Grid, load_grid, search
-from recommender.split import holdout
+from recommender.evaluation.grid import DEFAULT_GRID, Grid, load_grid
+from recommender.evaluation.grid_search import search
+from recommender.models.als import ALS
 
 
 def _matrix(seed: int = 0):  # type: ignore[no-untyped-def]
@@ -31,9 +32,9 @@ def test_checkpoint_equals_a_fit_stopped_there() -> None:
     def keep(n: int, model, _seconds: float) -> None:  # type: ignore[no-untyped-def]
         seen[n] = (model.user_factors.copy(), model.item_factors.copy())
 
-    fit_als(matrix, params, checkpoints=(3, 7, 12), on_checkpoint=keep, seed=5)
+    ALS.from_params(params, seed=5).fit(matrix, checkpoints=(3, 7, 12), on_checkpoint=keep)
     for n in (3, 7):
-        alone, _ = fit_als(matrix, {**params, "iterations": n}, seed=5)
+        alone = ALS.from_params({**params, "iterations": n}, seed=5).fit(matrix)
         assert np.allclose(alone.user_factors, seen[n][0], atol=1e-5)
         assert np.allclose(alone.item_factors, seen[n][1], atol=1e-5)
 
@@ -78,7 +79,7 @@ def test_invalid_grid_file(tmp_path: Path, text: str) -> None:
 
 
 def test_cluster_popularity_joins_the_test_when_clusters_exist() -> None:
-    from recommender.train import TrainConfig, test_metrics
+    from recommender.training import TrainConfig, test_metrics
 
     data = _matrix()
     split = holdout(data, 0.2, 0.2, seed=0)

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.data import Interactions, from_frame
+from recommender.data.interactions import Interactions, from_frame
+from recommender.data.splits import holdout, leave_k_out, make_split, temporal
 from recommender.errors import DataError
-from recommender.split import holdout, leave_k_out, make_split, temporal
 
 
 def _data(users: int = 40, items: int = 30, seed: int = 0) -> Interactions:

@@ -67,18 +67,19 @@ def fill(engine: Engine, users: range = range(1, 61), seed: int = 0) -> None:
 
 def train_model(engine: Engine, model_dir: Path, seed: int = 0, **params: Any) -> str:
     """Fit ALS on the store's interactions and save it; returns the version."""
-    from recommender.data import load_store
-    from recommender.events import EventWeights
-    from recommender.registry import save_model
-    from recommender.train import fit_final
+    from recommender.data.events import EventWeights
+    from recommender.data.sources import load_interactions
+    from recommender.data.store import StoreReader
+    from recommender.registry import ModelCard, save_model
+    from recommender.training import TrainConfig, fit_final
 
-    data = load_store(engine)
+    data = load_interactions(None, store=StoreReader(engine))
     wanted = {**PARAMS, **params}
-    model, _ = fit_final(data, wanted, seed)
-    meta = {"params": wanted, "weights": EventWeights().as_dict(),
-            "fingerprint": data.fingerprint(),
-            "shape": list(data.shape)}
-    return save_model(model_dir, model, data.user_ids, data.item_ids, meta)
+    model = fit_final(data, wanted, seed)
+    card = ModelCard(family="als", params=wanted, weights=EventWeights(), config=TrainConfig(),
+                     validation={}, test={}, fingerprint=data.fingerprint(), shape=data.shape, nnz=data.nnz,
+                     source={"kind": "store"})
+    return save_model(model_dir, model, data.user_ids, data.item_ids, card).version
 
 
 @dataclass
@@ -89,8 +90,8 @@ class Trained:
     version: str
 
     def recommender(self) -> Any:
-        from recommender.lookup import StoreReader
-        from recommender.serve import Recommender
+        from recommender.data.store import StoreReader
+        from recommender.serving.recommender import Recommender
 
         return Recommender.load(self.model_dir, None, StoreReader.open(self.url))
 

@@ -58,7 +58,6 @@ def test_fetch_crawls_then_folds_in(store: Engine, tmp_path: Path,
     code, out, err = run(str(newcomer), "-n", "5", *emulated)
     assert code == 0, err
     assert f"fetching user {newcomer}" in err
-    import json
 
     body = json.loads(out)
     assert body["source"] == "folded-in" and len(body["items"]) == 5

@@ -9,8 +9,8 @@ with warnings.catch_warnings():  # starlette's notice about httpx, the client it
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from recommender.http import ModelHolder, create_app
-from recommender.lookup import StoreReader
+from recommender.data.store import StoreReader
+from recommender.serving.http import ModelHolder, create_app
 
 from .conftest import Trained, train_model
 

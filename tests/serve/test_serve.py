@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import delete
 
 from kitsu_ingest.store.models import Anime
-from recommender.serve import FALLBACK, FOLDED_IN, MODEL, NotFound
-from recommender.topn import Exclusions, TopN, top_n
+from recommender.ranking import Exclusions, TopN, top_n_row
+from recommender.serving.recommender import FALLBACK, FOLDED_IN, MODEL, NotFound
 
 from .conftest import ITEMS, Trained, group
 
@@ -55,7 +55,7 @@ def test_explain_names_the_users_own_anime(trained: Trained,
     add_entries(501, [1000, 1003, 1006])
     folded = rec.user(501, n=1, explain=True)
     assert folded.source == FOLDED_IN
-    als = rec._model()
+    als = rec.model.solver()
     confidence = rec._confidence(rec.store.user_events(501))
     column = rec.items.position(folded.items[0].anime_id)
     total, _, _ = als.explain(0, confidence, column, N=10)
@@ -128,12 +128,12 @@ def test_topn_batch_matches_brute_force() -> None:
     for block in (8, 128, 2000):
         ranker = TopN(items, block=block)
         for n in (1, 10, 40):
-            columns, scores = ranker.batch(users, n, (exclusions.indptr, exclusions.indices))
+            columns, scores = ranker.batch(users, n, exclusions)
             for u in range(70):
                 excluded = exclusions.indices[exclusions.indptr[u]:exclusions.indptr[u + 1]]
-                want, _ = top_n((items @ users[u]).astype(np.float32), n, excluded)
+                want, _ = top_n_row((items @ users[u]).astype(np.float32), n, excluded)
                 assert columns[u].tolist() == want.tolist()
     few = TopN(items[:5], block=2)
-    columns, scores = few.batch(users[:2], 10, (np.array([0, 2, 2]), np.array([0, 1])))
+    columns, scores = few.batch(users[:2], 10, Exclusions(np.array([0, 2, 2]), np.array([0, 1])))
     assert columns.shape == (2, 5) and (columns[0] == -1).sum() == 2
     assert np.isneginf(scores[0][-2:]).all()

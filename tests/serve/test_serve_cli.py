@@ -54,8 +54,9 @@ def test_bad_input(trained: Trained) -> None:
 
 
 def test_no_model_corrupt_model_and_no_store(trained: Trained, tmp_path: Path) -> None:
-    from recommender.cli import main
     from click.testing import CliRunner
+
+    from recommender.cli import main
 
     def run(*args: str) -> tuple[int, str]:
         result = CliRunner().invoke(main, list(args))
@@ -87,7 +88,7 @@ def test_batch_writes_every_users_top_n(trained: Trained, tmp_path: Path) -> Non
     frame = pd.read_parquet(out)
     assert list(frame.columns) == ["user_id", "rank", "anime_id", "score"]
     rec = trained.recommender()
-    assert frame["user_id"].nunique() == len(rec.model.user_ids)
+    assert frame["user_id"].nunique() == len(rec.saved.user_ids)
     assert (frame.groupby("user_id")["rank"].apply(list) == pd.Series([[1, 2, 3, 4, 5]] * 60,
             index=frame["user_id"].unique())).all()
     for user in (1, 7, 44):

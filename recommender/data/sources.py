@@ -1,0 +1,47 @@
+"""Where interactions come from: a file (`FileSpec`) or the store (`None`), and their description
+in a model card (`{"kind": "file", ...}` or `{"kind": "store", "url": masked URL}`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from recommender.data.events import EventWeights, event_strengths
+from recommender.data.files import FileSpec, load_file
+from recommender.data.interactions import Interactions, from_frame
+from recommender.errors import DataError
+
+if TYPE_CHECKING:
+    from recommender.data.store import StoreReader
+
+__all__ = ["Source", "describe_source", "load_interactions", "source_from_dict"]
+
+Source = FileSpec | None
+"""A file, or None for the store."""
+
+
+def load_interactions(source: Source, weights: EventWeights | None = None, *, store: StoreReader | None = None,
+                      min_user_items: int = 1, min_item_users: int = 1) -> Interactions:
+    """Interactions from a file, or (source None) from the store's library entries and favourites."""
+    filters = {"min_user_items": min_user_items, "min_item_users": min_item_users}
+    if source is not None:
+        return load_file(source, weights, **filters)
+    if store is None:
+        raise DataError("no store to read the interactions from")
+    entries, favorites = store.interaction_frames()
+    return from_frame(event_strengths(entries, favorites, weights), **filters)
+
+
+def describe_source(source: Source, store_url: str | None = None) -> dict[str, Any]:
+    """The source as JSON for a model card (a store URL with its password masked)."""
+    if source is not None:
+        return source.as_dict()
+    from kitsu_ingest.store.engine import describe_url
+
+    return {"kind": "store", **({"url": describe_url(store_url)} if store_url else {})}
+
+
+def source_from_dict(described: dict[str, Any]) -> Source:
+    """The inverse of `describe_source` (a store is read from the current DATABASE_URL)."""
+    if described.get("kind") == "file":
+        return FileSpec(**{k: v for k, v in described.items() if k != "kind"})
+    return None

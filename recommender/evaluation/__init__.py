@@ -1,0 +1,20 @@
+"""Evaluation: metrics, a model evaluated on held-out items, the grid and its search.
+
+    metrics      precision/recall/MAP/NDCG@K, AUC; the metric registry and the primary metric
+    evaluator    a model evaluated on held-out items (EvalSet, evaluate)
+    grid         the hyperparameter grid (axes = PARAMS), from defaults, TOML or options
+    grid_search  every configuration fitted on train, scored on validation (search)
+"""
+
+from kitsu_ingest.lazy import lazy_exports
+
+_EXPORTS = {
+    "METRICS": "metrics", "METRIC_NAMES": "metrics", "PRIMARY_METRIC": "metrics", "Metric": "metrics",
+    "auc_per_user": "metrics", "metric_key": "metrics", "ranking_per_user": "metrics",
+    "EvalSet": "evaluator", "evaluate": "evaluator",
+    "DEFAULT_GRID": "grid", "PARAMS": "grid", "Grid": "grid", "grid_dict": "grid", "load_grid": "grid",
+    "params_of": "grid",
+    "search": "grid_search",
+}
+
+__all__, __getattr__ = lazy_exports(__name__, _EXPORTS)

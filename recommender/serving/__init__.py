@@ -1,0 +1,20 @@
+"""Serving a saved model: one user's top N, similar anime, every user's top N, HTTP, live fetch.
+
+    recommender   Recommender: a saved model and the store it answers from (fold-in, explain, fallback)
+    batch         top N for every user of a model, into a Parquet file
+    http          the HTTP JSON API (Starlette), with hot model reload
+    fetch         crawl a user missing from the store, so they can be folded in
+"""
+
+from kitsu_ingest.lazy import lazy_exports
+
+_EXPORTS = {
+    "FALLBACK": "recommender", "FOLDED_IN": "recommender", "MODEL": "recommender",
+    "Contribution": "recommender", "NotFound": "recommender", "Recommendation": "recommender",
+    "Recommender": "recommender", "SimilarResult": "recommender", "UserResult": "recommender",
+    "BatchSummary": "batch", "exclusions_from_store": "batch", "recommend_all": "batch", "top_n_all": "batch",
+    "ModelHolder": "http", "create_app": "http",
+    "fetch_user": "fetch",
+}
+
+__all__, __getattr__ = lazy_exports(__name__, _EXPORTS)
