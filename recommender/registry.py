@@ -106,9 +106,7 @@ class ModelCard:
     @property
     def primary(self) -> str:
         """The key of the primary metric at this card's K, e.g. "ndcg@10"."""
-        from recommender.evaluation.metrics import PRIMARY_METRIC, metric_key
-
-        return metric_key(PRIMARY_METRIC, self.config.k)
+        return self.config.primary
 
 
 def check_writable(model_dir: Path) -> None:
