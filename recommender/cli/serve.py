@@ -26,10 +26,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def _positive_id(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
-    text = value.strip()
-    if not text.isdigit() or int(text) < 1:
-        raise RecommenderError(f"{value!r} is not a user id: give a Kitsu user id such as 70211")
-    return int(text)
+    from recommender.data.ids import parse_id, shown
+
+    parsed = parse_id(value.strip())
+    if parsed is None:
+        raise RecommenderError(f"{shown(value)} is not a user id: give a Kitsu user id such as 70211")
+    return parsed
 
 
 def _store(url: str) -> StoreReader:
@@ -178,15 +180,15 @@ def serve(host: str, port: int, version: str | None, model_dir: Path | None,
     """Serve the HTTP JSON API (model loaded once; a newer saved model is picked up live).
 
     \b
-    GET /users/{id}/recommendations?n=10[&include_planned=true][&explain=true]
+    GET /users/{id}/recommendations?n=10[&include_planned=true][&explain=true]  (n <= 100 with explain)
     GET /anime/{id}/similar?n=10
-    GET /health
+    GET /health   200 "ok", or "degraded" while a newer model fails to load; 503 with no model
     """
     import socket
 
-    import uvicorn
-
-    from recommender.serving.http import ModelHolder, create_app
+    from recommender.serving.holder import ModelHolder
+    from recommender.serving.http import create_app
+    from recommender.serving.server import run_server
 
     url, directory = resolve(database_url, model_dir)
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
@@ -205,7 +207,5 @@ def serve(host: str, port: int, version: str | None, model_dir: Path | None,
     current = holder.current
     state = f"model {current.version}" if current else f"no model yet ({holder.error})"
     click.echo(f"serving on http://{host}:{sock.getsockname()[1]} with {state}", err=True)
-    config = uvicorn.Config(create_app(holder), log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    run_server(create_app(holder), sock)
     sys.stderr.flush()

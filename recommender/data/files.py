@@ -1,4 +1,11 @@
-"""Interactions from a CSV/TSV (separator sniffed from the header) or Parquet file."""
+"""Interactions from a CSV/TSV (separator sniffed from the header) or Parquet file.
+
+Whatever a file holds, it loads or it is one DataError line: a byte-order mark is read past; the
+header, values and reader errors a message shows are escaped and cut short (a binary file's bytes
+are never printed raw). Weights must be numbers, present, finite and at most MAX_STRENGTH in size
+(ALS on float32 overflows to NaN factors near 1e20, so 1e12 leaves room for sums and alpha); a time
+column must hold numbers or dates; each role (user, item, weight, status, time) needs its own column.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.data.events import EventWeights, event_strengths
+from recommender.data.ids import shown
 from recommender.data.interactions import Interactions, from_frame
 from recommender.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FileSpec", "load_file"]
+__all__ = ["MAX_STRENGTH", "FileSpec", "load_file"]
+
+MAX_STRENGTH = 1e12
+"""The largest weight a file may give one interaction (play counts and ratings are far below)."""
 
 
 @dataclass(frozen=True)
@@ -43,14 +54,15 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
             present = pq.read_schema(path).names
             _require(columns, present, path)
             return pd.read_parquet(path, columns=columns)
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            header = handle.readline()
+        with path.open(encoding="utf-8-sig", errors="replace") as handle:
+            header = handle.readline(1 << 16)
         sep = "\t" if "\t" in header else ";" if header.count(";") > header.count(",") else ","
         present = [name.strip().strip('"') for name in header.rstrip("\r\n").split(sep)]
         _require(columns, present, path)
-        return pd.read_csv(path, sep=sep, usecols=columns)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read the interactions file {path}: {exc}") from None
+        return pd.read_csv(path, sep=sep, usecols=columns, encoding="utf-8-sig")
+    except (OSError, ValueError, OverflowError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DataError(f"cannot read the interactions file {path}: {shown(reason, 200)}") from None
 
 
 def _require(columns: list[str], present: list[str], path: Path) -> None:
@@ -58,13 +70,13 @@ def _require(columns: list[str], present: list[str], path: Path) -> None:
     if missing:
         raise DataError(
             f"{path} has no column {', '.join(map(repr, missing))}; "
-            f"its columns are {', '.join(present[:20])}"
+            f"its columns are {', '.join(shown(c, 30) for c in present[:20])}"
         )
 
 
 def load_file(
     spec: FileSpec, weights: EventWeights | None = None, *, min_user_items: int = 1,
-    min_item_users: int = 1,
+    min_item_users: int = 1, kinds: bool = False,
 ) -> Interactions:
     """Interactions from a CSV/TSV (separator sniffed from the header) or Parquet file.
 
@@ -77,19 +89,64 @@ def load_file(
                          ("time", spec.time_col)):
         if column:
             wanted[name] = column
-    raw = _read_table(Path(spec.path), list(dict.fromkeys(wanted.values())))
+    roles: dict[str, str] = {}
+    for role, column in wanted.items():
+        if column in roles:
+            raise DataError(f"column {shown(column)} is given as both the {roles[column]} and the {role} "
+                            "column: each needs a column of its own")
+        roles[column] = role
+    raw = _read_table(Path(spec.path), list(wanted.values()))
     frame = raw.rename(columns={v: k for k, v in wanted.items()})
+    if spec.time_col:
+        frame["time"] = _times(frame["time"], spec)
     if spec.status_col:
-        frame = event_strengths(frame, None, weights)
+        frame = event_strengths(frame, None, weights, kinds=kinds)
     elif spec.weight_col:
-        import pandas as pd
-
-        strength = pd.to_numeric(frame["weight"], errors="coerce")
-        if strength.isna().any():
-            raise DataError(f"{spec.path}: column {spec.weight_col!r} holds non-numeric values")
-        frame = frame.drop(columns="weight").assign(strength=strength)
+        frame = frame.drop(columns="weight").assign(strength=_strengths(frame["weight"], spec))
     else:
         frame = frame.assign(strength=1.0)
     return from_frame(frame, min_user_items=min_user_items, min_item_users=min_item_users)
 
 
+def _strengths(column: pd.Series, spec: FileSpec) -> pd.Series:
+    """The weight column as numbers; DataError (naming the first bad row) for a missing,
+    non-numeric, infinite or absurdly large one."""
+    import numpy as np
+    import pandas as pd
+
+    numbers = pd.to_numeric(column, errors="coerce").astype("float64")
+    checks = [(column.isna(), "a missing (NaN) value", ""),
+              (numbers.isna(), "a non-numeric value", ""),
+              (np.isinf(numbers), "an infinite value", ""),
+              (numbers.abs() > MAX_STRENGTH, f"a value beyond {MAX_STRENGTH:g}", " (scale them down, or take logs)")]
+    for bad, what, hint in checks:
+        if bad.any():
+            row = int(np.argmax(bad.to_numpy()))
+            raise DataError(f"{spec.path}: column {shown(spec.weight_col)} holds {what}: "
+                            f"{shown(column.iloc[row])} in data row {row + 1}{hint}")
+    return numbers
+
+
+def _times(column: pd.Series, spec: FileSpec) -> pd.Series:
+    """The time column as numbers or UTC times; DataError if a value is neither."""
+    import warnings
+
+    import pandas as pd
+    from pandas.api.types import is_datetime64_any_dtype, is_numeric_dtype
+
+    if is_numeric_dtype(column) or is_datetime64_any_dtype(column):
+        return column
+    parsed = pd.to_datetime(column, errors="coerce", utc=True, format="ISO8601")
+    for fallback in ({}, {"format": "mixed"}):  # then the format pandas guesses; then each on its own
+        left = parsed.isna() & column.notna()
+        if not left.any():
+            break
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed[left] = pd.to_datetime(column[left], errors="coerce", utc=True, **fallback)
+    bad = (parsed.isna() & column.notna()).to_numpy()
+    if bad.any():
+        row = int(bad.argmax())
+        raise DataError(f"{spec.path}: column {shown(spec.time_col)} is not a time column: "
+                        f"{shown(column.iloc[row])} (data row {row + 1}) is neither a number nor a date")
+    return parsed

@@ -1,4 +1,10 @@
-"""Positions of ids (Kitsu ids, or a file's user and item keys) in a model's id arrays."""
+"""Ids from outside: parsing a Kitsu id from text, showing any text a user gave in a message, and
+the positions of ids (Kitsu ids, or a file's user and item keys) in a model's id arrays.
+
+A Kitsu id is ASCII digits only (not "²" or Arabic-Indic digits, which `str.isdigit` accepts) and
+fits the store's BIGINT: 1 <= id < 2**63. Anything else is refused before `int()` sees it (a
+5,000-digit string would raise ValueError there, and a 20-digit id OverflowError in the driver).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,26 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["IdIndex", "id_array"]
+__all__ = ["MAX_ID", "IdIndex", "id_array", "parse_id", "shown"]
+
+MAX_ID = 2**63 - 1
+"""The largest id the store (BIGINT) and the id maps (int64) hold."""
+
+
+def parse_id(text: str) -> int | None:
+    """The id `text` spells in ASCII digits, if 1 <= id <= MAX_ID; else None."""
+    digits = text.lstrip("0")
+    if not (text.isascii() and text.isdigit()) or not digits or len(digits) > len(str(MAX_ID)):
+        return None
+    value = int(digits)
+    return value if value <= MAX_ID else None
+
+
+def shown(text: object, limit: int = 40) -> str:
+    """`text` fit for a one-line message: its repr (escapes for control characters, surrogates
+    and line breaks), cut to about `limit` characters."""
+    quoted = repr(str(text)) if not isinstance(text, bytes) else repr(text)
+    return quoted if len(quoted) <= limit else f"{quoted[:limit - 4]}...{quoted[-1]}"
 
 
 def id_array(values: Any) -> NDArray[Any]:

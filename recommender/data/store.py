@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["AnimeInfo", "StoreReader", "UserEvents"]
 
 _MISSING_TABLE = ("no such table", "does not exist")
+_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+_LIKE_ESCAPES = {"\\": "\\\\", "%": "\\%", "_": "\\_"}
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,20 @@ class StoreReader:
 
     @classmethod
     def open(cls, url: str) -> StoreReader:
-        """A reader of the store at `url`; nothing is created (a missing SQLite file is an error)."""
-        from kitsu_ingest.store.engine import make_engine
+        """A reader of the store at `url`; nothing is created (a missing SQLite file is an error),
+        and a driver other than SQLite's own or psycopg is refused in one line (one that is not
+        installed would be an ImportError, an async one fail at the first query)."""
+        from kitsu_ingest.store.engine import describe_url, make_engine, parse_database_url
 
-        return cls(make_engine(url, create=False))
+        parsed = parse_database_url(url)
+        if parsed.drivername not in _DRIVERS:
+            raise RecommenderError(f"unsupported database driver {parsed.drivername!r} in "
+                                   f"{describe_url(parsed)}: use sqlite:///path/to/file.db or "
+                                   "postgresql+psycopg://user@host/dbname")
+        try:
+            return cls(make_engine(parsed, create=False))
+        except ImportError as exc:
+            raise RecommenderError(f"cannot use {describe_url(parsed)}: its driver is not installed ({exc})") from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -113,18 +125,28 @@ class StoreReader:
         return out
 
     def search(self, title: str, limit: int = 50) -> list[AnimeInfo]:
-        """Anime whose title contains `title` (any case): exact matches first, then prefixes,
-        then the rest, each by Kitsu popularity."""
-        needle = title.strip().lower()
-        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = self._rows(
-            "SELECT id, canonical_title, subtype FROM anime "
-            "WHERE lower(canonical_title) LIKE :q ESCAPE '\\' "
-            "ORDER BY CASE WHEN lower(canonical_title) = :exact THEN 0 "
-            "WHEN lower(canonical_title) LIKE :prefix ESCAPE '\\' THEN 1 ELSE 2 END, "
-            "CASE WHEN popularity_rank IS NULL THEN 1 ELSE 0 END, popularity_rank, id LIMIT :n",
-            q=f"%{escaped}%", exact=needle, prefix=f"{escaped}%", n=limit)
-        return [AnimeInfo(int(a), t, s) for a, t, s in rows]
+        """Anime whose title contains `title` in any case (Unicode case folding, on SQLite and
+        PostgreSQL alike): exact matches first, then prefixes, then the rest, each by Kitsu
+        popularity.
+
+        Databases lower only ASCII letters (SQLite always, PostgreSQL under a "C" ctype), so SQL
+        only narrows the candidates: `lower(title) LIKE` the needle with every non-ASCII character
+        a one-character wildcard (any number for one that folds to more, as ß to ss); Python then
+        matches and ranks them by `str.casefold`.
+        """
+        needle = title.strip().casefold()
+        pattern = "".join(_LIKE_ESCAPES.get(c, c.lower()) if c.isascii() else "_" if len(c.casefold()) == 1
+                          else "%" for c in title.strip())
+        rows = self._rows("SELECT id, canonical_title, subtype, popularity_rank FROM anime "
+                          "WHERE lower(canonical_title) LIKE :q ESCAPE '\\'", q=f"%{pattern}%")
+        found = []
+        for aid, name, subtype, rank in rows:
+            folded = (name or "").casefold()
+            if needle in folded:
+                order = 0 if folded == needle else 1 if folded.startswith(needle) else 2
+                found.append(((order, rank is None, rank or 0, int(aid)), AnimeInfo(int(aid), name, subtype)))
+        found.sort(key=lambda pair: pair[0])
+        return [info for _, info in found[:limit]]
 
     def popular(self, limit: int) -> list[tuple[int, int]]:
         """(anime id, users with it in their library) for the most common anime."""

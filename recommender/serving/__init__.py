@@ -2,18 +2,21 @@
 
     recommender   Recommender: a saved model and the store it answers from (fold-in, explain, fallback)
     batch         top N for every user of a model, into a Parquet file
-    http          the HTTP JSON API (Starlette), with hot model reload
+    http          the HTTP JSON API (Starlette)
+    holder        the model a server answers with, reloaded live when a newer one is saved
+    server        uvicorn for the API, with a deadline for a request's headers
     fetch         crawl a user missing from the store, so they can be folded in
 """
 
 from kitsu_ingest.lazy import lazy_exports
 
 _EXPORTS = {
-    "FALLBACK": "recommender", "FOLDED_IN": "recommender", "MODEL": "recommender",
+    "FALLBACK": "recommender", "FOLDED_IN": "recommender", "MODEL": "recommender", "BrokenModel": "recommender",
     "Contribution": "recommender", "NotFound": "recommender", "Recommendation": "recommender",
     "Recommender": "recommender", "SimilarResult": "recommender", "UserResult": "recommender",
+    "is_finite": "recommender",
     "BatchSummary": "batch", "exclusions_from_store": "batch", "recommend_all": "batch", "top_n_all": "batch",
-    "ModelHolder": "http", "create_app": "http",
+    "ModelHolder": "holder", "create_app": "http", "make_server": "server", "run_server": "server",
     "fetch_user": "fetch",
 }
 

@@ -61,12 +61,11 @@ def exclusions_from_store(store: StoreReader, model: SavedModel,
     return Exclusions.from_pairs(np.concatenate(rows), np.concatenate(cols), len(model.user_ids))
 
 
-def top_n_all(model: Model, n: int, exclusions: Exclusions | None = None, *, threads: int = 0,
+def top_n_all(model: Model, users: int, n: int, exclusions: Exclusions | None = None, *, threads: int = 0,
               rows: int = 256, on_block: Callable[[int, NDArray[np.int64], NDArray[np.float32]], None]) -> None:
-    """Call `on_block(first_row, columns, scores)` for consecutive blocks of the model's users, in order."""
+    """Call `on_block(first_row, columns, scores)` for consecutive blocks of the model's `users` rows, in order."""
     from threadpoolctl import threadpool_limits
 
-    users = model.n_users or 0
     workers = threads or os.cpu_count() or 1
 
     def work(start: int) -> tuple[int, Any, Any]:
@@ -86,11 +85,16 @@ def top_n_all(model: Model, n: int, exclusions: Exclusions | None = None, *, thr
 
 def recommend_all(saved: SavedModel, out: Path, n: int = 10, exclusions: Exclusions | None = None,
                   *, threads: int = 0, rows: int = 256) -> BatchSummary:
-    """Write the top `n` of every user of `saved` to the Parquet file `out` (whole, or not at all)."""
+    """Write the top `n` of every user of `saved` to the Parquet file `out` (whole, or not at all);
+    BrokenModel (and `out` untouched) if the model is not finite."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from kitsu_ingest.outputs import written_whole
+    from recommender.serving.recommender import BrokenModel, is_finite
+
+    if not is_finite(saved.model):
+        raise BrokenModel(saved.version)
 
     def id_type(ids: NDArray[Any]) -> pa.DataType:
         return pa.int64() if ids.dtype.kind in "iu" else pa.string()
@@ -126,7 +130,8 @@ def recommend_all(saved: SavedModel, out: Path, n: int = 10, exclusions: Exclusi
                 if sum(b.num_rows for b in buffered) >= 1_000_000:
                     flush(writer)
 
-            top_n_all(saved.model, n, exclusions, threads=threads, rows=rows, on_block=on_block)
+            top_n_all(saved.model, len(saved.user_ids), n, exclusions, threads=threads, rows=rows,
+                      on_block=on_block)
             flush(writer)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:

@@ -9,7 +9,8 @@
 
 Scoring is numpy only; implicit (slow to import) is loaded only to fold a user in or to explain.
 Never recommended: anything in the user's library or favourites in the store (planned-only
-entries may be allowed back).
+entries may be allowed back). A model whose scores are not finite (NaN factors, say, from absurd
+weights) is a BrokenModel error, never an empty answer: its one line says to retrain.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recommender.data.ids import IdIndex
+from recommender.data.ids import MAX_ID, IdIndex, parse_id, shown
 from recommender.data.store import AnimeInfo, StoreReader, UserEvents
 from recommender.errors import RecommenderError
 from recommender.models.als import ALS
@@ -30,16 +31,31 @@ from recommender.ranking import top_n_row
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+    from recommender.models.base import Model
     from recommender.registry import SavedModel
 
-__all__ = ["FALLBACK", "FOLDED_IN", "MODEL", "Contribution", "NotFound", "Recommendation",
-           "Recommender", "SimilarResult", "UserResult"]
+__all__ = ["FALLBACK", "FOLDED_IN", "MODEL", "BrokenModel", "Contribution", "NotFound", "Recommendation",
+           "Recommender", "SimilarResult", "UserResult", "is_finite"]
 
 MODEL, FOLDED_IN, FALLBACK = "model", "folded-in", "fallback"
 
 
+def is_finite(model: Model) -> bool:
+    """Whether every float array of `model` (factors, weights, counts) is finite."""
+    return all(np.isfinite(a).all() for a in model.arrays().values()
+               if isinstance(a, np.ndarray) and a.dtype.kind in "fc")
+
+
 class NotFound(RecommenderError):
     """An unknown user or anime (HTTP 404)."""
+
+
+class BrokenModel(RecommenderError):
+    """The model's scores are not finite numbers: it cannot answer until it is retrained."""
+
+    def __init__(self, version: str) -> None:
+        super().__init__(f"model {version} is broken: its scores are not finite numbers (NaN or infinite "
+                         "factors); retrain it with `recommend train`")
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,7 @@ class Recommender:
         self.items = IdIndex(saved.item_ids)
         self._titles: dict[int, AnimeInfo] | None = None
         self._popular: tuple[list[tuple[int, int]], int] | None = None
+        self._sound: bool | None = None
 
     @classmethod
     def load(cls, model_dir: Path, version: str | None, store: StoreReader) -> Recommender:
@@ -112,7 +129,9 @@ class Recommender:
         return self.saved.path
 
     def warm(self) -> None:
-        """Do the one-off work now (titles, norms, popularity, implicit), not in a request."""
+        """Do the one-off work now (check, titles, norms, popularity, implicit), not in a request;
+        BrokenModel if the model's arrays are not finite."""
+        self._check_sound()
         self._titles = self.store.anime(int(i) for i in self._kitsu_ids(self.saved.item_ids))
         if isinstance(self.model, ALS):
             self.model.normed_items()
@@ -123,12 +142,16 @@ class Recommender:
     def user(self, user_id: int, n: int = 10, *, include_planned: bool = False,
              explain: bool = False) -> UserResult:
         """Top `n` for `user_id`; NotFound if neither the model nor the store knows them."""
+        if not 1 <= user_id <= MAX_ID:
+            raise NotFound(f"{user_id} is not a user id (1 to {MAX_ID})")
         events = self.store.user_events(user_id)
         row = self.users.position(user_id)
         excluded = self.items.positions(sorted(events.excluded(include_planned)))
         excluded = excluded[excluded >= 0]
         if row >= 0:
             scores, source = self.model.score(np.array([row]))[0], MODEL
+            if not np.isfinite(scores).all():
+                raise BrokenModel(self.version)
         elif not events.known:
             raise NotFound(f"user {user_id} is unknown: neither in model {self.version} nor in "
                            "the store (crawl them, or use --fetch)")
@@ -136,16 +159,11 @@ class Recommender:
             confidence = self._confidence(events)
             if confidence.nnz == 0:
                 return self._fallback(user_id, n, events.excluded(include_planned))
-            als = self._als("fold a new user in")
-            scores, source = als.item_factors @ als.fold_in(confidence), FOLDED_IN
+            self._check_sound()
+            scores, source = self.model.fold_in(confidence), FOLDED_IN
         columns, values = top_n_row(scores, n, excluded)
         because = self._explain(events, columns) if explain else None
         return UserResult(user_id, source, self.version, self._describe(columns, values, because))
-
-    def _als(self, what: str) -> ALS:
-        if not isinstance(self.model, ALS):
-            raise RecommenderError(f"a {self.model.family} model cannot {what}; serve an ALS model")
-        return self.model
 
     def _confidence(self, events: UserEvents) -> Any:
         """The user's row of the confidence matrix the model was fitted on, over model items."""
@@ -171,7 +189,7 @@ class Recommender:
         confidence = self._confidence(events)
         if confidence.nnz == 0:
             return [() for _ in columns]
-        reasons = self._als("explain a recommendation").explain(confidence, columns)
+        reasons = self.model.explain(confidence, columns)
         return [tuple(Contribution(int(self.saved.item_ids[c]), None, s) for c, s in top) for top in reasons]
 
     def _fallback(self, user_id: int, n: int, excluded: set[int]) -> UserResult:
@@ -194,13 +212,19 @@ class Recommender:
     def find_anime(self, query: str) -> int:
         """The model column of an anime given by Kitsu id, or by title (best match in the model)."""
         text = query.strip()
-        if text.isdigit():
-            column = self.items.position(int(text))
+        if text.isascii() and text.isdigit():
+            anime_id = parse_id(text)
+            column = -1 if anime_id is None else self.items.position(anime_id)
             if column < 0:
-                raise NotFound(f"anime {text} is not in model {self.version}")
+                raise NotFound(f"anime {text if anime_id else shown(text)} is not in model {self.version}")
             return column
         if not text:
             raise RecommenderError("give an anime id or part of its title")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes of the command line, kept as surrogates
+            raise RecommenderError(f"the title {shown(text)} is not UTF-8 text: check the terminal's "
+                                   "encoding") from None
         matches = self.store.search(text)
         for match in matches:
             column = self.items.position(match.id)
@@ -208,20 +232,28 @@ class Recommender:
                 return column
         what = "in the store" if not matches else f"in model {self.version} (matches: " + \
             ", ".join(f"{m.title} ({m.id})" for m in matches[:3]) + ")"
-        raise NotFound(f"no anime titled like {text!r} {what}")
+        raise NotFound(f"no anime titled like {shown(text)} {what}")
 
     def similar(self, anime: int | str, n: int = 10) -> SimilarResult:
         """The `n` anime nearest to `anime` (a Kitsu id, or a title to search) by the model."""
         column = self.find_anime(str(anime))
         columns, scores = self.model.similar(column, n)
+        self._check_sound()  # a NaN similarity would just be left out: a broken model must say so
         anime_id = int(self.saved.item_ids[column])
         info = self._info([anime_id, *(int(self.saved.item_ids[c]) for c in columns)])
         return SimilarResult(AnimeInfo(anime_id, *_title(info, anime_id)), self.version,
                              self._describe(columns, scores, None, info))
 
     # -- helpers ---------------------------------------------------------------------------
+    def _check_sound(self) -> None:
+        """BrokenModel unless every array of the model is finite (checked once)."""
+        if self._sound is None:
+            self._sound = is_finite(self.model)
+        if not self._sound:
+            raise BrokenModel(self.version)
+
     def _kitsu_ids(self, ids: Any) -> list[int]:
-        return [int(i) for i in ids if str(i).isdigit()]
+        return [anime for i in ids if (anime := parse_id(str(i))) is not None]
 
     def _info(self, anime_ids: Any) -> dict[int, AnimeInfo]:
         wanted = list(anime_ids)

@@ -67,15 +67,17 @@ def fill(engine: Engine, users: range = range(1, 61), seed: int = 0) -> None:
 
 def train_model(engine: Engine, model_dir: Path, seed: int = 0, **params: Any) -> str:
     """Fit ALS on the store's interactions and save it; returns the version."""
-    from recommender.data.events import EventWeights
+    from recommender.data.events import EventWeights, apply_confidence
     from recommender.data.sources import load_interactions
     from recommender.data.store import StoreReader
+    from recommender.models.als import ALS
     from recommender.registry import ModelCard, save_model
-    from recommender.training import TrainConfig, fit_final
+    from recommender.training import TrainConfig
 
     data = load_interactions(None, store=StoreReader(engine))
     wanted = {**PARAMS, **params}
-    model = fit_final(data, wanted, seed)
+    confidence = apply_confidence(data.matrix, wanted["transform"], wanted["bm25"])
+    model = ALS.from_params(wanted, seed=seed).fit(confidence)
     card = ModelCard(family="als", params=wanted, weights=EventWeights(), config=TrainConfig(),
                      validation={}, test={}, fingerprint=data.fingerprint(), shape=data.shape, nnz=data.nnz,
                      source={"kind": "store"})
