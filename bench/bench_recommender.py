@@ -53,13 +53,15 @@ def main(ctx: click.Context, **source: object) -> None:
 def quality(data, ratio: float) -> None:  # type: ignore[no-untyped-def]
     """Per-user 80/20 split (validation carved from the 80 for the search): ALS vs baselines."""
     from recommender.evaluation.grid import Grid
+    from recommender.evaluation.tuning import SearchConfig
     from recommender.training import TrainConfig, train
 
     grid = Grid(factors=(32, 64, 128), regularization=(0.3, 3.0, 30.0), iterations=(10, 20, 35),
                 alpha=(1.0, 10.0), transform=("linear", "log"), bm25=(False, True))
     started = time.perf_counter()
-    result = train(data, grid, TrainConfig(k=10, test_fraction=0.2, val_fraction=0.2),
-                   refit=False)
+    result = train(data, TrainConfig(k=10, test_fraction=0.2, val_fraction=0.2),
+                   SearchConfig(grid=grid, seconds=None, workers=2), refit=False)
+    assert result is not None
     test = result.test
     achieved = test["als"]["ndcg@10"] / test["popularity"]["ndcg@10"]
     click.echo(json.dumps({"params": result.params, "test": test, "als_over_popularity": achieved,
@@ -78,21 +80,23 @@ SPEED_GRID = {"factors": (16, 32, 64, 128), "regularization": (0.01, 0.1, 1.0, 1
 def speed(data, skip_naive: bool) -> None:  # type: ignore[no-untyped-def]
     """Our search vs a naive loop fitting each of the 192 configurations from scratch."""
     from recommender.data.events import apply_confidence
-    from recommender.data.splits import holdout
-    from recommender.evaluation.evaluator import EvalSet, evaluate
+    from recommender.evaluation.evaluator import evaluate
     from recommender.evaluation.grid import Grid
-    from recommender.evaluation.grid_search import search
+    from recommender.evaluation.study import open_study
+    from recommender.evaluation.tuning import SearchConfig, run_search
     from recommender.models.als import ALS
+    from recommender.training import TrainConfig, context_for
 
-    split = holdout(data, 0.2, 0.2, seed=0)
     grid = Grid(**SPEED_GRID)  # type: ignore[arg-type]
+    search = SearchConfig(grid=grid, seconds=None, prune=False, workers=2)
+    context = context_for(data, TrainConfig(), search)
+    split, eval_set = context.split, context.eval_set
     started = time.perf_counter()
-    rows = search(split, grid, k=10)
+    rows = run_search(context, search, open_study(search, {}))
     ours = time.perf_counter() - started
     out = {"configurations": len(rows), "ours_seconds": ours}
     if not skip_naive:
         confidence = apply_confidence(split.train, "log")
-        eval_set = EvalSet(split.train, split.validation)
         started = time.perf_counter()
         for params in grid.fits():
             for n in grid.iterations:

@@ -161,7 +161,7 @@ def batch(users: int, items: int, factors: int, n: int, per_user_excluded: int,
     model = ALS(factors=factors)
     model.user_factors, model.item_factors = user_factors, item_factors
     started = time.perf_counter()
-    top_n_all(model, n, exclusions, threads=threads, on_block=lambda *_: None)
+    top_n_all(model, users, n, exclusions, threads=threads, on_block=lambda *_: None)
     seconds = time.perf_counter() - started
     figures["rank_users_per_s"] = users / seconds
 

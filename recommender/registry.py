@@ -16,10 +16,15 @@ newer format than this code knows is refused with a one-line message. Serving ne
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import socket
+import time
+import tokenize
 import zipfile
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -40,7 +45,7 @@ __all__ = ["CARD_FORMAT", "ModelCard", "SavedModel", "check_writable", "list_mod
 
 LATEST = "latest"
 CARD_FORMAT = 2
-"""1: the first cards (ALS only, no family); 2: `family` and `format` added."""
+"""1: the first cards (ALS only, no family); 2: `family`, `format`, `families`, `search`, `margin`."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,12 @@ class ModelCard:
     source: dict[str, Any]
     filters: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    families: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each family's best configuration: params, weights, validation and test figures."""
+    search: dict[str, Any] = field(default_factory=dict)
+    """How the search ran: mode, trials, pruned, seed, study, budget."""
+    margin: float | None = None
+    """How far the family kept beat the runner-up family on validation (relative)."""
     version: str = ""
     created_at: str = ""
     format: int = CARD_FORMAT
@@ -72,7 +83,7 @@ class ModelCard:
                 "metrics": {"validation": self.validation, "test": self.test},
                 "fingerprint": self.fingerprint, "shape": list(self.shape), "nnz": self.nnz,
                 "source": self.source, "filters": self.filters, "config": asdict(self.config),
-                "timings": self.timings}
+                "timings": self.timings, "families": self.families, "search": self.search, "margin": self.margin}
 
     @classmethod
     def from_json(cls, document: Any, where: Path | str = "meta.json") -> ModelCard:
@@ -95,6 +106,8 @@ class ModelCard:
                 fingerprint=str(document["fingerprint"]), shape=tuple(document["shape"]),
                 nnz=int(document["nnz"]), source=dict(document["source"]),
                 filters=dict(document.get("filters", {})), timings=dict(document.get("timings", {})),
+                families=dict(document.get("families", {})), search=dict(document.get("search", {})),
+                margin=document.get("margin"),
                 version=str(document.get("version", "")), created_at=str(document.get("created_at", "")),
                 format=CARD_FORMAT)
         except RecommenderError:
@@ -121,52 +134,151 @@ def check_writable(model_dir: Path) -> None:
 
 def save_model(model_dir: Path, model: Model, user_ids: np.ndarray, item_ids: np.ndarray, card: ModelCard,
                extra_files: dict[str, Path] | None = None) -> ModelCard:
-    """Save a version (atomically) and point `latest` at it; returns the card with its version."""
+    """Save a version (atomically) and point `latest` at it; returns the card with its version.
+
+    The version is written into `.saving-<pid>-<random>@<host>` and renamed at the end; its name is
+    chosen at that moment: a rename onto a version another save has just made fails (that folder is
+    not empty) and the next free name is taken, so concurrent saves never lose a model. Staging left
+    by a killed save (its process on this host gone, or older than an hour) is removed first.
+    """
     import numpy as np
 
     from recommender.data.ids import id_array
 
     check_writable(model_dir)
+    _remove_stale(model_dir)
     now = datetime.now(UTC)
     base = f"{now:%Y%m%dT%H%M%SZ}-{card.fingerprint[:8] or 'model'}"
-    version, n = base, 1
-    while (model_dir / version).exists():
-        n += 1
-        version = f"{base}-{n}"
-    card = replace(card, family=model.family, version=version, created_at=now.isoformat(timespec="seconds"))
-    staging = Path(tempfile.mkdtemp(prefix=".saving-", dir=model_dir))
+    card = replace(card, family=model.family, created_at=now.isoformat(timespec="seconds"))
+    staging = model_dir / f"{_STAGING}{os.getpid()}-{secrets.token_hex(4)}@{socket.gethostname()}"
+    staging.mkdir()
     try:
         model.save(staging)
         np.savez(staging / "ids.npz", user_ids=id_array(user_ids), item_ids=id_array(item_ids))
-        (staging / "meta.json").write_text(json.dumps(card.to_json(), indent=2, default=str) + "\n")
         for name, path in (extra_files or {}).items():
             if path.exists():
                 shutil.copyfile(path, staging / name)
-        staging.rename(model_dir / version)
+        card = _rename_to_free_name(staging, model_dir, base, card)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    pointer = model_dir / f".{LATEST}.tmp"
-    pointer.write_text(version + "\n")
-    os.replace(pointer, model_dir / LATEST)
+    _point_latest(model_dir, card.version)
     return card
 
 
+_STAGING = ".saving-"
+_STALE_AFTER = 3600.0
+"""Seconds after which a staging folder or pointer file is taken as left by a killed save."""
+_VERSION = re.compile(r"(?P<base>\d{8}T\d{6}Z-[^-]+)(?:-(?P<n>\d{1,6}))?")
+
+
+def _rename_to_free_name(staging: Path, model_dir: Path, base: str, card: ModelCard) -> ModelCard:
+    """Rename `staging` to the first free name of base, base-2, base-3...; the card it holds
+    (meta.json) names the version it ends up as."""
+    for n in range(1, 10_000):
+        version = base if n == 1 else f"{base}-{n}"
+        if (model_dir / version).exists():
+            continue
+        card = replace(card, version=version)
+        (staging / "meta.json").write_text(json.dumps(card.to_json(), indent=2, default=str) + "\n")
+        try:
+            staging.rename(model_dir / version)
+            return card
+        except OSError as exc:  # another save took this name since: try the next one
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+    raise RecommenderError(f"no free version name for {base} in {model_dir}")
+
+
+def _point_latest(model_dir: Path, version: str) -> None:
+    """Point `latest` at `version` (through a temporary file of this save's own), unless it names
+    a newer version already: under a lock on the folder, so that of concurrent saves the newest wins."""
+    import fcntl
+
+    folder = os.open(model_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        current = _pointer(model_dir)
+        if _VERSION.fullmatch(current) and (model_dir / current).is_dir() \
+                and _version_key(current) > _version_key(version):
+            return
+        temporary = model_dir / f".{LATEST}.{os.getpid()}-{secrets.token_hex(4)}@{socket.gethostname()}.tmp"
+        try:
+            temporary.write_text(version + "\n")
+            os.replace(temporary, model_dir / LATEST)
+        finally:
+            temporary.unlink(missing_ok=True)
+    finally:
+        os.close(folder)  # and with it the lock
+
+
+def _remove_stale(model_dir: Path) -> None:
+    """Remove staging folders and pointer files of saves that were killed: their process is gone
+    (the pid and host are in the name: another host's processes are not ours to see), or they are
+    older than _STALE_AFTER."""
+    here = socket.gethostname()
+    for entry in model_dir.iterdir():
+        if not entry.name.startswith((_STAGING, f".{LATEST}.")):
+            continue
+        owner = entry.name.removeprefix(_STAGING).removeprefix(f".{LATEST}.").removesuffix(".tmp")
+        pid, host = owner.split("-")[0], owner.partition("@")[2] or here
+        try:
+            age = time.time() - entry.lstat().st_mtime
+        except OSError:
+            continue
+        if age > _STALE_AFTER or (host == here and pid.isascii() and pid.isdigit() and not _alive(int(pid))):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process (or a pid out of range: leave it to the age rule)
+    return True
+
+
+def _version_key(name: str) -> tuple[str, int]:
+    """Versions in the order they were made: by time, then base-2 after base (not after base-10)."""
+    match = _VERSION.fullmatch(name)
+    return (match["base"], int(match["n"] or 1)) if match else (name, 0)
+
+
+def _pointer(model_dir: Path) -> str:
+    """The version `latest` names; "" when it is missing or unreadable (binary, a folder...)."""
+    try:
+        with (model_dir / LATEST).open("rb") as pointer:
+            return pointer.read(256).decode("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def _versions(model_dir: Path) -> list[str]:
-    if not model_dir.is_dir():
-        return []
-    return sorted(p.name for p in model_dir.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and (p / "meta.json").is_file())
+    try:
+        if not model_dir.is_dir():
+            return []
+        names = [p.name for p in model_dir.iterdir()
+                 if not p.name.startswith(".") and p.is_dir() and (p / "meta.json").is_file()]
+    except OSError as exc:
+        raise RecommenderError(f"cannot read the model directory {model_dir}: {exc.strerror or exc}") from None
+    return sorted(names, key=_version_key)
 
 
 def resolve_version(model_dir: Path, version: str | None = None) -> str:
-    """The version named (a prefix will do), or the `latest` one."""
+    """The version named (a prefix will do), or the `latest` one (the newest version when the
+    `latest` pointer is missing, unreadable or names no saved version)."""
+    from recommender.data.ids import shown
+
     versions = _versions(model_dir)
     if not versions:
         raise ModelNotFoundError(f"no saved model in {model_dir}: run `recommend train` first")
     if version in (None, LATEST):
-        pointer = model_dir / LATEST
-        named = pointer.read_text().strip() if pointer.is_file() else ""
+        named = _pointer(model_dir)
         return named if named in versions else versions[-1]
     assert version is not None
     if version in versions:
@@ -174,7 +286,7 @@ def resolve_version(model_dir: Path, version: str | None = None) -> str:
     matches = [v for v in versions if v.startswith(version)]
     if len(matches) != 1:
         what = "no" if not matches else "more than one"
-        raise ModelNotFoundError(f"{what} model version matches {version!r} in {model_dir}")
+        raise ModelNotFoundError(f"{what} model version matches {shown(version)} in {model_dir}")
     return matches[0]
 
 
@@ -182,20 +294,28 @@ def read_card(path: Path) -> ModelCard:
     """The card of the version saved in `path`."""
     where = path / "meta.json"
     try:
-        document = json.loads(where.read_text())
-    except (OSError, ValueError) as exc:
+        document = json.loads(where.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
         raise RecommenderError(f"the model card {where} is unreadable: {exc}") from None
     return ModelCard.from_json(document, where)
 
 
 def list_models(model_dir: Path) -> list[dict[str, Any]]:
-    """The card of every saved version (as JSON), oldest first, with `latest` marked."""
+    """The card of every saved version (as JSON), oldest first, with `latest` marked. A version
+    whose card cannot be read is listed too, with its `error` and empty figures."""
     try:
         latest = resolve_version(model_dir)
     except ModelNotFoundError:
         return []
-    return [{**read_card(model_dir / version).to_json(), "version": version, "latest": version == latest}
-            for version in _versions(model_dir)]
+    listed = []
+    for version in _versions(model_dir):
+        try:
+            card = read_card(model_dir / version).to_json()
+        except RecommenderError as exc:
+            card = {"error": str(exc), "created_at": "", "params": {}, "config": {},
+                    "metrics": {"validation": {}, "test": {}}}
+        listed.append({**card, "version": version, "latest": version == latest})
+    return listed
 
 
 @dataclass(frozen=True)
@@ -214,21 +334,31 @@ class SavedModel:
 
 
 def load_model(model_dir: Path, version: str | None = None) -> SavedModel:
-    """Load a saved version (default: latest) without refitting anything; truncated files and
-    inconsistent shapes are a one-line RecommenderError."""
+    """Load a saved version (default: latest) without refitting anything; truncated or corrupt
+    files and inconsistent shapes are a one-line RecommenderError."""
     import numpy as np
 
     from recommender.models.factory import model_class
 
     path = model_dir / resolve_version(model_dir, version)
     card = read_card(path)
-    model = model_class(card.family).load(path)
     try:
+        model = model_class(card.family).load(path)
         with np.load(path / "ids.npz", allow_pickle=False) as ids:
             user_ids, item_ids = ids["user_ids"], ids["item_ids"]
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise RecommenderError(f"the saved model {path} is unreadable (corrupt or truncated): {exc}") from None
-    if model.n_items != len(item_ids) or model.n_users not in (None, len(user_ids)):
+    except RecommenderError:
+        raise
+    except _CORRUPT as exc:
+        reason = "a garbled array header" if isinstance(exc, tokenize.TokenError | SyntaxError) else \
+            (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise RecommenderError(f"the saved model {path} is unreadable (corrupt or truncated): {reason}") from None
+    if user_ids.ndim != 1 or item_ids.ndim != 1 or model.n_items != len(item_ids) \
+            or model.n_users not in (None, len(user_ids)):
         raise RecommenderError(f"the saved model {path} is inconsistent: {model.n_users} x {model.n_items} in "
                                f"the model for {len(user_ids)} users and {len(item_ids)} items")
     return SavedModel(path, model, user_ids, item_ids, card)
+
+
+_CORRUPT = (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, tokenize.TokenError, SyntaxError,
+            TypeError, IndexError, MemoryError, OverflowError)
+"""What numpy raises on a damaged .npz (a cut or garbled header is even a TokenError or SyntaxError)."""

@@ -1,10 +1,12 @@
-"""The training pipeline: split, search on validation, test against baselines, refit, save.
+"""The training pipeline: split, search on validation, test every family, refit the best, save.
 
-Hyperparameters are chosen on the validation set (best validation NDCG@K); the figures reported
-are the test set's, for the model refitted on train + validation with the chosen parameters and
-for every baseline fitted on the same; the model kept is refitted on all the data.
+Every family searched and every baseline (popularity, item-kNN, random, and cluster popularity
+when the store has clusters) is scored on validation; the best of them on validation is the
+model kept, so a baseline that wins is the one served. The figures reported are the test set's,
+for each family's best configuration refitted on train + validation; the model kept is refitted
+on all the data. Event weights learnt by the search (`tune_weights`) are part of a configuration.
 
-    card, result = train_and_save(data, Grid(), TrainConfig(), model_dir, weights=weights)
+    card, result = train_and_save(data, TrainConfig(), SearchConfig(seconds=60), model_dir, weights=weights)
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.errors import DataError
-from recommender.evaluation.grid import Grid, params_of
 from recommender.evaluation.metrics import PRIMARY_METRIC, metric_key
+from recommender.evaluation.tuning import Candidate, SearchConfig
 from recommender.models.factory import BASELINES
 
 if TYPE_CHECKING:
@@ -26,20 +28,24 @@ if TYPE_CHECKING:
     from recommender.data.events import EventWeights
     from recommender.data.interactions import Interactions
     from recommender.data.splits import Split
-    from recommender.models.als import ALS
+    from recommender.evaluation.tuning import SearchContext
+    from recommender.models.base import Model
     from recommender.registry import ModelCard
 
-__all__ = ["DEFAULT_PARAMS", "TrainConfig", "TrainResult", "choose", "fit_final", "test_metrics", "train",
-           "train_and_save"]
+__all__ = ["DEFAULT_PARAMS", "TrainConfig", "TrainResult", "best_candidates", "card_of", "context_for", "identity",
+           "reproduce", "test_candidates", "train", "train_and_save"]
 
 DEFAULT_PARAMS: dict[str, Any] = {"transform": "log", "bm25": False, "factors": 64, "regularization": 0.3,
                                   "alpha": 10.0, "iterations": 20}
-"""The one configuration `recommend train` fits without a grid."""
+"""ALS's long-standing default configuration (the budgeted search starts from it)."""
+_BASELINE_PARAMS: dict[str, dict[str, Any]] = {
+    "popularity": {}, "itemknn": {"kind": "bm25", "neighbours": 100}, "random": {},
+    "cluster_popularity": {"min_support": 5}}
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to split, score and search."""
+    """How to split and score."""
 
     k: int = 10
     split: str = "holdout"
@@ -62,114 +68,213 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """What a training run found: every configuration, the chosen one, and its test figures."""
+    """What a training run found: every configuration scored, each family's best, the winner."""
 
+    family: str
     params: dict[str, Any]
-    results: list[dict[str, Any]]
+    weights: dict[str, float] | None
+    rows: list[dict[str, Any]]
     validation: dict[str, float]
     test: dict[str, dict[str, float]]
-    model: ALS | None = None
+    families: dict[str, dict[str, Any]]
+    model: Model | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    search: dict[str, Any] = field(default_factory=dict)
+    margin: float | None = None
+    """How far the winner's validation figure is above the runner-up family's (relative)."""
 
 
-def choose(results: Sequence[Mapping[str, Any]], k: int) -> dict[str, Any]:
-    """The row with the best validation primary metric at k (ties: the faster fit)."""
-    if not results:
-        raise DataError("the grid search produced no results")
+def best_candidates(rows: Sequence[Mapping[str, Any]], k: int) -> dict[str, Candidate]:
+    """Each family's best row on validation (ties: the faster fit), as a candidate."""
+    from recommender.evaluation.metrics import METRICS
+
     key = metric_key(PRIMARY_METRIC, k)
-    return dict(max(results, key=lambda r: (r[key], -r["fit_seconds"])))
-
-
-def test_metrics(split: Split, params: Mapping[str, Any], config: TrainConfig,
-                 clusters: np.ndarray | None = None) -> dict[str, dict[str, float]]:
-    """Test figures of ALS (refitted on train + validation with `params`) and of each baseline;
-    with `clusters` (a label per user row, -1 none), of cluster popularity too."""
-    from recommender.data.events import apply_confidence
-    from recommender.evaluation.evaluator import EvalSet, evaluate
-    from recommender.models.als import ALS, blas_single_thread
-    from recommender.models.cluster_popularity import ClusterPopularity
-    from recommender.models.factory import make_model
-
-    development = split.development
-    eval_set = EvalSet(development, split.test)
-    confidence = apply_confidence(development, params["transform"], params["bm25"])
-    als = ALS.from_params(params, seed=config.seed).fit(confidence)
-    out = {"als": evaluate(als, eval_set, config.k, auc=True)}
-    with blas_single_thread():
-        for name in config.baselines:
-            baseline = make_model(name, **({"seed": config.seed} if name == "random" else {}))
-            out[name] = evaluate(baseline.fit(development), eval_set, config.k, auc=True)
-        if clusters is not None:
-            model = ClusterPopularity(clusters, min_support=5).fit(development)
-            out[model.family] = evaluate(model, eval_set, config.k, auc=True)
+    figures = [*(metric_key(m, k) for m in METRICS), "users"]
+    best: dict[str, Mapping[str, Any]] = {}
+    for row in rows:
+        family = str(row["family"])
+        if family not in best or (row[key], -row["fit_seconds"]) > (best[family][key], -best[family]["fit_seconds"]):
+            best[family] = row
+    out = {}
+    for family, row in best.items():
+        weights = {k2[2:]: float(v) for k2, v in row.items() if k2.startswith("w.")} or None
+        params = {k2: v for k2, v in row.items() if k2 not in figures and k2 not in
+                  ("trial", "family", "state", "fit_seconds") and not k2.startswith("w.") and v == v}
+        out[family] = Candidate(family, params, weights, {m: float(row[m]) for m in figures if m in row},
+                                float(row["fit_seconds"]))
     return out
 
 
-def fit_final(data: Interactions, params: Mapping[str, Any], seed: int = 0) -> ALS:
-    """ALS with `params` fitted on all the interactions (the model that is saved)."""
-    from recommender.data.events import apply_confidence
-    from recommender.models.als import ALS
+def _baselines(context: SearchContext, config: TrainConfig, searched: set[str], clusters: Any) -> list[
+        dict[str, Any]]:
+    """Rows of the baselines the search did not tune, scored on validation."""
+    from recommender.evaluation.evaluator import evaluate
+    from recommender.evaluation.tuning import fit_candidate
 
-    confidence = apply_confidence(data.matrix, params["transform"], params["bm25"])
-    return ALS.from_params(params, seed=seed).fit(confidence)
+    names = [b for b in config.baselines if b not in searched]
+    if clusters is not None:
+        names.append("cluster_popularity")
+    rows = []
+    for name in names:
+        params = {"transform": "linear", "bm25": False, **_BASELINE_PARAMS[name]}
+        started = time.perf_counter()
+        model = fit_candidate(Candidate(name, params, None, {}), context.matrix("train", params, None),
+                              seed=config.seed, labels=clusters)
+        seconds = time.perf_counter() - started
+        rows.append({"trial": None, "family": name, **params, **evaluate(model, context.eval_set, config.k),
+                     "fit_seconds": seconds, "state": "baseline"})
+    return rows
 
 
-def train(data: Interactions, grid: Grid, config: TrainConfig = TrainConfig(), *,
-          on_fit: Callable[[], None] | None = None, refit: bool = True,
-          clusters: np.ndarray | None = None) -> TrainResult:
-    """Search `grid` on a validation split of `data`, report test figures, refit on all of it.
+def test_candidates(context: SearchContext, candidates: Mapping[str, Candidate], config: TrainConfig,
+                    clusters: Any = None) -> dict[str, dict[str, float]]:
+    """Each candidate refitted on train + validation and scored on the test set."""
+    from recommender.evaluation.evaluator import EvalSet, evaluate
+    from recommender.evaluation.tuning import fit_candidate
+    from recommender.models.als import blas_single_thread
 
-    `clusters` (one label per user row) adds the cluster-popularity baseline to the test."""
+    eval_set = EvalSet(context.split.development, context.split.test)
+    out = {}
+    for family, candidate in candidates.items():
+        matrix = context.matrix("development", candidate.params, candidate.weights)
+        model = fit_candidate(candidate, matrix, seed=config.seed, labels=clusters)
+        with blas_single_thread():
+            out[family] = evaluate(model, eval_set, config.k, auc=True)
+    return out
+
+
+def identity(data: Interactions, config: TrainConfig, search: SearchConfig) -> dict[str, Any]:
+    """What a shared study searches: workers must agree on all of it."""
+    from dataclasses import asdict
+
+    return {"data": data.fingerprint(), "metric": config.primary,
+            "split": [config.split, *config.split_args().values()], "families": list(search.families),
+            "grid": asdict(search.grid) if search.grid is not None else None, "weights": search.tune_weights}
+
+
+def context_for(data: Interactions, config: TrainConfig, search: SearchConfig, split: Split | None = None,
+                clusters: Any = None) -> SearchContext:
+    """The split and validation set a search and its tests run on."""
+    import os
+
     from recommender.data.splits import make_split
-    from recommender.evaluation.grid_search import search
+    from recommender.evaluation.evaluator import EvalSet
+    from recommender.evaluation.tuning import SearchContext
 
+    if search.tune_weights and data.event_counts is None:
+        raise DataError("learning event weights needs statuses or favourites: train on the store, "
+                        "or give a --status-col")
+    split = split or make_split(data, config.split, **config.split_args())
+    if split.validation.nnz == 0:
+        raise DataError("too little data to split: nothing left for validation")
+    cores = os.cpu_count() or 1
+    return SearchContext(data, split, EvalSet(split.train, split.validation), config.k,
+                         lambda: (config.split, config.split_args()),
+                         threads=max(1, cores // max(1, search.workers)))
+
+
+def train(data: Interactions, config: TrainConfig | None = None, search: SearchConfig | None = None, *,
+          clusters: np.ndarray | None = None, refit: bool = True, study: Any = None,
+          on_trial: Callable[..., None] | None = None) -> TrainResult | None:
+    """Search on a validation split of `data`, test every family's best, refit the best on all.
+
+    `clusters` (one label per user row) adds the cluster-popularity baseline; `study` is an
+    Optuna study to search in (default: a new one in memory). A worker of a shared study
+    (`search.storage`) returns None unless it is the one to finish the study (the last one done).
+    """
+    from recommender.evaluation.study import Worker, open_study
+    from recommender.evaluation.tuning import fit_candidate, rows_of, run_search
+
+    config, search = config or TrainConfig(), search or SearchConfig()
     unknown = [b for b in config.baselines if b not in BASELINES]
     if unknown:
         raise DataError(f"unknown baseline {unknown[0]!r}; use {', '.join(BASELINES)}")
     started = time.perf_counter()
-    split = make_split(data, config.split, **config.split_args())
-    if split.validation.nnz == 0:
-        raise DataError("too little data to split: nothing left for validation")
-    results = search(split, grid, k=config.k, seed=config.seed, workers=config.workers, on_fit=on_fit)
+    context = context_for(data, config, search, clusters=clusters)
+    study = study or open_study(search, identity(data, config, search))
+    with Worker(study, search.storage) as worker:
+        run_search(context, search, study, on_trial)
+    if not worker.claim_save():
+        return None
+    rows = rows_of(study)  # every worker's, now that all are done
+    rows += _baselines(context, config, set(search.families if search.grid is None else ("als",)), clusters)
     searched = time.perf_counter()
-    best = choose(results, config.k)
-    params = params_of(best)
-    test = test_metrics(split, params, config, clusters)
+    candidates = best_candidates(rows, config.k)
+    winner = max(candidates.values(), key=lambda c: (c.validation[config.primary], -c.fit_seconds))
+    test = test_candidates(context, candidates, config, clusters)
     tested = time.perf_counter()
-    model = fit_final(data, params, config.seed) if refit else None
+    model = None
+    if refit:
+        model = fit_candidate(winner, context.matrix("all", winner.params, winner.weights),
+                              seed=config.seed, labels=clusters)
+    families = {name: {"params": c.params, "weights": c.weights, "validation": c.validation, "test": test[name]}
+                for name, c in candidates.items()}
+    others = [c.validation[config.primary] for name, c in candidates.items() if name != winner.family]
+    margin = winner.validation[config.primary] / max(others) - 1.0 if others and max(others) > 0 else None
+    states = [t.state.name for t in study.get_trials(deepcopy=False)]
+    summary = {"mode": "grid" if search.grid is not None else "budget",
+               "trials": states.count("COMPLETE") + states.count("PRUNED"), "pruned": states.count("PRUNED"),
+               "configurations": sum(1 for r in rows if r.get("trial") is not None),
+               "seed": search.seed, "study": study.study_name, "workers": search.workers,
+               "budget_seconds": search.seconds, "tune_weights": search.tune_weights}
     timings = {"search_seconds": searched - started, "test_seconds": tested - searched,
                "refit_seconds": time.perf_counter() - tested}
-    validation = {k: v for k, v in best.items() if k not in params and k != "fit_seconds"}
-    return TrainResult(params, results, validation, test, model, timings)
+    return TrainResult(winner.family, winner.params, winner.weights, rows, winner.validation, test, families,
+                       model, timings, summary, margin)
+
+
+def reproduce(card: ModelCard, data: Interactions, clusters: Any = None) -> dict[str, dict[str, float]]:
+    """A saved model's test figures again: each family of its card (an older card: its model and
+    the baselines) refitted on train + validation of the same split and scored on the test set."""
+    search = SearchConfig(tune_weights=any(f.get("weights") for f in card.families.values()))
+    context = context_for(data, card.config, search, clusters=clusters)
+    families = card.families or {card.family: {"params": card.params},
+                                 **{b: {"params": {"transform": "linear", "bm25": False, **_BASELINE_PARAMS[b]}}
+                                    for b in card.config.baselines}}
+    candidates = {name: Candidate(name, dict(f["params"]), f.get("weights"), {}) for name, f in families.items()}
+    if clusters is not None and "cluster_popularity" not in candidates:
+        candidates["cluster_popularity"] = Candidate(
+            "cluster_popularity", {"transform": "linear", "bm25": False, **_BASELINE_PARAMS["cluster_popularity"]},
+            None, {})
+    if clusters is None:
+        candidates.pop("cluster_popularity", None)
+    return test_candidates(context, candidates, card.config, clusters)
 
 
 def card_of(result: TrainResult, data: Interactions, config: TrainConfig, weights: EventWeights,
             source: dict[str, Any], filters: Mapping[str, int] | None = None) -> ModelCard:
     """The model card of a training run (version and time are set when it is saved)."""
+    from recommender.data.events import EventWeights as Weights
     from recommender.registry import ModelCard
 
-    return ModelCard(family="als", params=result.params, weights=weights, config=config,
+    learnt = Weights.from_dict(result.weights) if result.weights else weights
+    return ModelCard(family=result.family, params=result.params, weights=learnt, config=config,
                      validation=result.validation, test=result.test, fingerprint=data.fingerprint(),
                      shape=data.shape, nnz=data.nnz, source=source, filters=dict(filters or {}),
-                     timings=result.timings)
+                     timings=result.timings, families=result.families, search=result.search,
+                     margin=result.margin)
 
 
-def train_and_save(data: Interactions, grid: Grid, config: TrainConfig, model_dir: Path, *,
+def train_and_save(data: Interactions, config: TrainConfig, search: SearchConfig, model_dir: Path, *,
                    weights: EventWeights, source: dict[str, Any] | None = None,
                    filters: Mapping[str, int] | None = None, clusters: np.ndarray | None = None,
-                   on_fit: Callable[[], None] | None = None) -> tuple[ModelCard, TrainResult]:
-    """Train (`train`) and save the refitted model with its card, results CSV and heatmap under
-    `model_dir`; returns the saved card (with its version) and the training result."""
+                   study: Any = None, on_trial: Callable[..., None] | None = None) -> tuple[
+                       ModelCard | None, TrainResult | None]:
+    """Train (`train`) and save the refitted model with its card, results and plots under
+    `model_dir`; returns the saved card (with its version) and the training result, or
+    (None, None) for a worker of a shared study that leaves the saving to another."""
     import tempfile
 
     from recommender.registry import check_writable, save_model
     from recommender.reports import write_reports
 
     check_writable(model_dir)
-    result = train(data, grid, config, on_fit=on_fit, clusters=clusters)
+    result = train(data, config, search, clusters=clusters, study=study, on_trial=on_trial)
+    if result is None:
+        return None, None
     assert result.model is not None
     card = card_of(result, data, config, weights, source or {"kind": "unknown"}, filters)
     with tempfile.TemporaryDirectory() as scratch:
-        files = write_reports(result.results, config.k, Path(scratch))
+        files = write_reports(result.rows, config.k, Path(scratch))
         saved = save_model(model_dir, result.model, data.user_ids, data.item_ids, card, files)
     return saved, result

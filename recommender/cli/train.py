@@ -11,11 +11,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from recommender.cli.options import console, data_options, list_of, parse_bool, resolve
+from recommender.errors import RecommenderError
+from recommender.evaluation.spaces import SEARCHABLE
 
 if TYPE_CHECKING:
     from recommender.data.events import EventWeights
     from recommender.data.interactions import Interactions
     from recommender.data.sources import Source
+    from recommender.registry import ModelCard
+    from recommender.training import TrainResult
 
 __all__ = ["evaluate", "models", "train"]
 
@@ -28,17 +32,18 @@ def _source(interactions: Path | None, **columns: Any) -> Source:
     return FileSpec(path=str(interactions), **columns)
 
 
-def _load(source: Source, weights: EventWeights, url: str, filters: dict[str, Any]) -> tuple[Interactions, Any]:
+def _load(source: Source, weights: EventWeights, url: str, filters: dict[str, Any],
+          kinds: bool = False) -> tuple[Interactions, Any]:
     """The interactions and, when they come from the store, its users' clusters (else None)."""
     from recommender.data.sources import load_interactions
 
     if source is not None:
-        return load_interactions(source, weights, **filters), None
+        return load_interactions(source, weights, kinds=kinds, **filters), None
     from recommender.data.store import StoreReader
 
     store = StoreReader.open(url)
     try:
-        data = load_interactions(None, weights, store=store, **filters)
+        data = load_interactions(None, weights, store=store, kinds=kinds, **filters)
         return data, store.cluster_labels(data.user_ids)
     finally:
         store.close()
@@ -46,8 +51,6 @@ def _load(source: Source, weights: EventWeights, url: str, filters: dict[str, An
 
 def _writable_file(path: Path | None) -> None:
     """Refuse an output path whose folder is missing or read-only before any work is done."""
-    from recommender.errors import RecommenderError
-
     if path is None:
         return
     if not path.parent.is_dir():
@@ -58,87 +61,153 @@ def _writable_file(path: Path | None) -> None:
 
 @click.command()
 @data_options
+@click.option("--budget", type=float, default=120.0, show_default=True, metavar="SECONDS",
+              help="Time for the search (trials running at its end are pruned at their next checkpoint).")
+@click.option("--trials", type=click.IntRange(1), default=None,
+              help="Stop after this many trials (with one worker and a seed: the same result anywhere).")
+@click.option("--families", callback=list_of(str), default=",".join(SEARCHABLE), show_default=True,
+              help="Model families to tune: als, itemknn, ease, popularity.")
+@click.option("--tune-weights", is_flag=True,
+              help="Also learn the event weights (each status, the favourite bonus).")
+@click.option("--save-weights", type=click.Path(path_type=Path), default=None,
+              help="Write the weights the model was trained with to this TOML file.")
 @click.option("--grid", "grid_file", is_flag=False, flag_value="", default=None, metavar="[FILE]",
-              help="Search a grid: the default one, or one from a TOML file.")
-@click.option("--factors", callback=list_of(int), help="Comma-separated values.")
-@click.option("--regularization", callback=list_of(float), help="Comma-separated values.")
-@click.option("--iterations", callback=list_of(int), help="Comma-separated values.")
-@click.option("--alpha", callback=list_of(float), help="Comma-separated values.")
-@click.option("--transform", callback=list_of(str), help="linear and/or log.")
-@click.option("--bm25", callback=list_of(parse_bool), help="true and/or false.")
+              help="Search an exhaustive grid of ALS instead: the default one, or one from a TOML file.")
+@click.option("--prune", is_flag=True, help="With --grid: stop hopeless fits early (successive halving).")
+@click.option("--factors", callback=list_of(int), help="Grid axis: comma-separated values.")
+@click.option("--regularization", callback=list_of(float), help="Grid axis: comma-separated values.")
+@click.option("--iterations", callback=list_of(int), help="Grid axis: comma-separated values.")
+@click.option("--alpha", callback=list_of(float), help="Grid axis: comma-separated values.")
+@click.option("--transform", callback=list_of(str), help="Grid axis: linear and/or log.")
+@click.option("--bm25", callback=list_of(parse_bool), help="Grid axis: true and/or false.")
+@click.option("--storage", default=None, metavar="URL",
+              help="Share the search with other workers through this database (e.g. postgresql+psycopg://...).")
+@click.option("--study", default=None, metavar="NAME", help="The shared study's name (with --storage).")
 @click.option("--split", "split_method", type=click.Choice(["holdout", "leave-k-out", "temporal"]),
               default="holdout", show_default=True)
 @click.option("--test-fraction", type=float, default=0.2, show_default=True)
 @click.option("--val-fraction", type=float, default=0.2, show_default=True)
 @click.option("--leave-k", type=click.IntRange(1), default=1, show_default=True)
-@click.option("-k", "--k", "k", type=click.IntRange(1), default=10, show_default=True)
+@click.option("-k", "--k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--workers", type=click.IntRange(0), default=0, help="Fits at once (0: per core).")
+@click.option("--workers", type=click.IntRange(0), default=None,
+              help="Trials at once (default: 1 for a budgeted search, one per core for a grid).")
 @click.option("--results", type=click.Path(path_type=Path), default=None,
-              help="Also write the results CSV here.")
+              help="Also write every configuration's validation figures (CSV) here.")
 @click.option("--heatmap", type=click.Path(path_type=Path), default=None,
-              help="Also write the heatmap PNG here.")
+              help="Also write the grid's heatmap PNG here.")
 @click.option("--no-save", is_flag=True, help="Evaluate only; save no model.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def train(database_url: str | None, interactions: Path | None, user_col: str, item_col: str,
           weight_col: str | None, status_col: str | None, time_col: str | None,
           weights_file: Path | None, min_user_items: int, min_item_users: int,
-          model_dir: Path | None, grid_file: str | None, split_method: str,
+          model_dir: Path | None, budget: float, trials: int | None, families: tuple[str, ...],
+          tune_weights: bool, save_weights: Path | None, grid_file: str | None, prune: bool,
+          storage: str | None, study: str | None, split_method: str,
           test_fraction: float, val_fraction: float, leave_k: int, k: int, seed: int,
-          workers: int, results: Path | None, heatmap: Path | None, no_save: bool,
+          workers: int | None, results: Path | None, heatmap: Path | None, no_save: bool,
           as_json: bool, **axes: Any) -> None:
-    """Train ALS (optionally searching a grid), test it against baselines, save the model."""
-    from rich.progress import Progress
+    """Find the best model on validation, test it against every family and baseline, save it.
 
-    from kitsu_ingest.outputs import written_whole
-    from recommender.cli.tables import metrics_table, top_table
+    \b
+    By default a budgeted search (Optuna's TPE, Hyperband pruning) tunes ALS, item-kNN, EASE and
+    popularity within --budget seconds; the best on validation is refitted on all the data and
+    saved, whichever family it is. --grid searches an exhaustive grid of ALS instead.
+    """
+    from recommender.cli.progress import SearchView
     from recommender.data.events import load_weights
     from recommender.data.sources import describe_source
     from recommender.evaluation.grid import Grid, load_grid
+    from recommender.evaluation.study import connect_storage, open_study
+    from recommender.evaluation.tuning import SearchConfig
     from recommender.registry import check_writable
-    from recommender.reports import draw_heatmap, write_results_csv
-    from recommender.training import DEFAULT_PARAMS, TrainConfig, train_and_save
+    from recommender.training import DEFAULT_PARAMS, TrainConfig, identity, train_and_save
     from recommender.training import train as train_only
 
     url, directory = resolve(database_url, model_dir)
     if not no_save:
         check_writable(directory)
-    for path in (results, heatmap):
+    for path in (results, heatmap, save_weights):
         _writable_file(path)
     weights = load_weights(weights_file)
-    base = Grid.single(DEFAULT_PARAMS) if grid_file is None else Grid() if grid_file == "" else load_grid(grid_file)
-    grid = base.override(**axes)
+    grid = None
+    if grid_file is not None or any(v is not None for v in axes.values()):
+        base = Grid.single(DEFAULT_PARAMS) if grid_file is None else Grid() if grid_file == "" else load_grid(grid_file)
+        grid = base.override(**axes)
+    if storage is None and study is not None:
+        raise RecommenderError("--study names a shared study: give its --storage URL too")
+    if workers is None:
+        workers = (os.cpu_count() or 1) if grid is not None else 1
+    search = SearchConfig(families=families, seconds=None if grid is not None else budget, trials=trials,
+                          grid=grid, prune=prune if grid is not None else True, tune_weights=tune_weights,
+                          storage=storage, study=study, seed=seed, workers=workers or os.cpu_count() or 1)
     source = _source(interactions, user_col=user_col, item_col=item_col, weight_col=weight_col,
                      status_col=status_col, time_col=time_col)
+    if tune_weights and source is not None and not status_col:
+        raise RecommenderError("learning event weights needs statuses: give a --status-col (or train on the store)")
+    storage = connect_storage(search)
     filters = {"min_user_items": min_user_items, "min_item_users": min_item_users}
-    data, clusters = _load(source, weights, url, filters)
+    data, clusters = _load(source, weights, url, filters, kinds=tune_weights)
     config = TrainConfig(k=k, split=split_method, test_fraction=test_fraction,
-                         val_fraction=val_fraction, leave_k=leave_k, seed=seed, workers=workers)
+                         val_fraction=val_fraction, leave_k=leave_k, seed=seed, workers=search.workers)
+    study_ = open_study(search, identity(data, config, search), storage)
     out = console()
-    out.print(f"data: {data.describe()}; grid: {grid.size()} configurations ({len(grid.fits())} fits)")
+    what = f"grid of {grid.size()} configurations ({len(grid.fits())} fits)" if grid is not None else \
+        f"{', '.join(search.families)} for {budget:g} s" + (f" or {trials} trials" if trials else "")
+    out.print(f"data: {data.describe()}; searching {what}")
     card = None
-    with Progress(console=out, transient=True) as progress:
-        task = progress.add_task("grid search", total=len(grid.fits()))
-        on_fit = lambda: progress.advance(task)  # noqa: E731
+    with SearchView(out, seconds=search.seconds, trials=trials or (len(grid.fits()) if grid else None),
+                    show=not as_json) as view:
         if no_save:
-            result = train_only(data, grid, config, on_fit=on_fit, refit=False, clusters=clusters)
+            result = train_only(data, config, search, refit=False, clusters=clusters, study=study_,
+                                on_trial=view.on_trial)
         else:
-            card, result = train_and_save(data, grid, config, directory, weights=weights,
+            card, result = train_and_save(data, config, search, directory, weights=weights,
                                           source=describe_source(source, url), filters=filters,
-                                          clusters=clusters, on_fit=on_fit)
-    out.print(top_table(result.results, k))
-    out.print(metrics_table(result.test, "test (ALS refitted on train + validation)"))
+                                          clusters=clusters, study=study_, on_trial=view.on_trial)
+    if result is None:
+        out.print(f"this worker's trials are done ({view.summary()}); the last worker of study "
+                  f"{search.study or 'recommend'} tests and saves the best")
+        return
+    _report(out, result, k, card, directory, view.summary())
+    _write_outputs(result, k, results, heatmap, save_weights, card.weights if card else weights)
+    if as_json:
+        click.echo(json.dumps({"family": result.family, "params": result.params, "weights": result.weights,
+                               "validation": result.validation, "test": result.test,
+                               "families": result.families, "margin": result.margin, "search": result.search,
+                               "version": card.version if card else None,
+                               "data": {"shape": list(data.shape), "nnz": data.nnz},
+                               "timings": result.timings}, indent=2, default=str))
+
+
+def _report(out: Any, result: TrainResult, k: int, card: ModelCard | None, directory: Path, searched: str) -> None:
+    from recommender.cli.tables import families_table, metrics_table, top_table
+
+    seconds = result.timings
+    out.print(f"search: {searched} (search {seconds['search_seconds']:.0f} s, tests {seconds['test_seconds']:.0f} s, "
+              f"refit {seconds['refit_seconds']:.0f} s)")
+    out.print(top_table(result.rows, k))
+    out.print(families_table(result.families, result.family, k))
+    out.print(metrics_table(result.test, "test (each family's best refitted on train + validation)"))
+    margin = f", {result.margin:+.1%} over the runner-up on validation" if result.margin is not None else ""
+    out.print(f"kept: {result.family}{margin}")
+    if card is not None:
+        out.print(f"saved model {card.version} in {directory}")
+
+
+def _write_outputs(result: TrainResult, k: int, results: Path | None, heatmap: Path | None,
+                   save_weights: Path | None, weights: EventWeights) -> None:
+    from kitsu_ingest.outputs import written_whole
+    from recommender.reports import draw_heatmap, write_results_csv
+
     for path, write in ((results, write_results_csv), (heatmap, draw_heatmap)):
         if path is not None:
             with written_whole(path) as partial:
-                write(result.results, k, partial)
-    if card is not None:
-        out.print(f"saved model {card.version} in {directory}")
-    if as_json:
-        click.echo(json.dumps({"params": result.params, "validation": result.validation,
-                               "test": result.test, "version": card.version if card else None,
-                               "data": {"shape": list(data.shape), "nnz": data.nnz},
-                               "timings": result.timings}, indent=2))
+                write(result.rows, k, partial)
+    if save_weights is not None:
+        with written_whole(save_weights) as partial:
+            partial.write_text("[weights]\n" + "".join(f"{kind} = {value:.6g}\n"
+                                                      for kind, value in weights.as_dict().items()))
 
 
 @click.command()
@@ -174,9 +243,8 @@ def evaluate(version: str | None, database_url: str | None, interactions: Path |
     from recommender.cli.tables import metrics_table
     from recommender.data.events import load_weights
     from recommender.data.sources import source_from_dict
-    from recommender.data.splits import make_split
     from recommender.registry import read_card, resolve_version
-    from recommender.training import test_metrics
+    from recommender.training import reproduce
 
     url, directory = resolve(database_url, model_dir)
     name = resolve_version(directory, version)
@@ -191,8 +259,7 @@ def evaluate(version: str | None, database_url: str | None, interactions: Path |
     if data.fingerprint() != card.fingerprint:
         out.print(f"[yellow]warning: the data changed since {name} was trained "
                   f"(fingerprint {data.fingerprint()} != {card.fingerprint})[/]")
-    split = make_split(data, card.config.split, **card.config.split_args())
-    figures = test_metrics(split, card.params, card.config, clusters)
+    figures = reproduce(card, data, clusters)
     if as_json:
         click.echo(json.dumps({"version": name, "params": card.params, "test": figures, "saved": card.test},
                               indent=2))

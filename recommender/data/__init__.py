@@ -6,13 +6,14 @@
     store         the one reader of the kitsu-ingest store
     sources       a file or the store, and its description in a model card
     splits        seeded holdout, leave-k-out and temporal splits
-    ids           positions of ids in a model's id arrays
+    ids           ids from text (parse_id), user text in messages (shown), positions in id arrays
 """
 
 from kitsu_ingest.lazy import lazy_exports
 
 _EXPORTS = {
     "CONFIDENCE_PARAMS": "events", "DEFAULT_WEIGHTS": "events", "EventWeights": "events",
+    "MAX_EVENT_WEIGHT": "events", "MAX_STRENGTH": "files",
     "TRANSFORMS": "events", "apply_confidence": "events", "event_strengths": "events",
     "load_weights": "events",
     "Interactions": "interactions", "from_frame": "interactions",
@@ -22,7 +23,7 @@ _EXPORTS = {
     "source_from_dict": "sources",
     "SPLITS": "splits", "Split": "splits", "holdout": "splits", "leave_k_out": "splits",
     "make_split": "splits", "temporal": "splits",
-    "IdIndex": "ids", "id_array": "ids",
+    "IdIndex": "ids", "MAX_ID": "ids", "id_array": "ids", "parse_id": "ids", "shown": "ids",
 }
 
 __all__, __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -28,6 +28,8 @@ __all__ = [
     "CONFIDENCE_PARAMS",
     "DEFAULT_WEIGHTS",
     "FAVORITE",
+    "KIND",
+    "MAX_EVENT_WEIGHT",
     "TRANSFORMS",
     "EventWeights",
     "apply_confidence",
@@ -38,6 +40,8 @@ __all__ = [
 FAVORITE = "favorite"
 DEFAULT_WEIGHTS: dict[str, float] = dict(DEFAULT_STATUS_WEIGHTS)
 TRANSFORMS = ("linear", "log")
+KIND = "kind:"
+"""Prefix of the per-kind event count columns (`event_strengths(..., kinds=True)`)."""
 CONFIDENCE_PARAMS = ("transform", "bm25")
 """The parameters of `apply_confidence`: how strengths become the matrix a model is fitted on."""
 
@@ -65,19 +69,30 @@ class EventWeights:
         mapped = statuses.map(dict(self.statuses))
         unknown = statuses[mapped.isna() & statuses.notna()].unique()
         if len(unknown) or statuses.isna().any():
-            shown = ", ".join(repr(s) for s in list(unknown)[:5]) or "a missing status"
+            from recommender.data.ids import shown
+
+            names = ", ".join(shown(s, 30) for s in list(unknown)[:5]) or "a missing status"
             raise DataError(
-                f"unknown status {shown}; known: {', '.join(self.statuses)} "
+                f"unknown status {names}; known: {', '.join(self.statuses)} "
                 "(add it to a --weights file)"
             )
         return mapped.to_numpy(dtype=np.float32)
 
 
+MAX_EVENT_WEIGHT = 1e6
+"""The largest weight a weights file may give an event (the defaults are 1 to 6)."""
+
+
 def _weight(key: str, value: Any, source: Path) -> float:
+    from recommender.data.ids import shown
+
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigFileError(f"{source}: weight {key!r} must be a number, not {value!r}")
+        raise ConfigFileError(f"{source}: weight {shown(key)} must be a number, not {shown(value)}")
     if value < 0:
-        raise ConfigFileError(f"{source}: weight {key!r} must not be negative ({value})")
+        raise ConfigFileError(f"{source}: weight {shown(key)} must not be negative ({value:g})")
+    if value > MAX_EVENT_WEIGHT:
+        raise ConfigFileError(f"{source}: weight {shown(key)} is {value:g}; weights are at most "
+                              f"{MAX_EVENT_WEIGHT:g} (larger ones break the fit)")
     return float(value)
 
 
@@ -98,24 +113,34 @@ def event_strengths(
     entries: pd.DataFrame,
     favorites: pd.DataFrame | None = None,
     weights: EventWeights | None = None,
+    *,
+    kinds: bool = False,
 ) -> pd.DataFrame:
     """Sum event weights per (user, item).
 
     `entries` has columns user, item, status and optionally time; `favorites` has user, item
     (and optionally time). Returns columns user, item, strength (and time, the latest event's,
-    when the entries have one). Zero-strength pairs are dropped.
+    when the entries have one). Zero-strength pairs are dropped. With `kinds`, a column
+    `kind:<status>` (and `kind:favorite`) counts each pair's events of that kind, so that other
+    weights can be applied later without changing which pairs there are (`Interactions.reweighted`).
     """
     import pandas as pd
 
     weights = weights or EventWeights()
-    frames = [entries.assign(strength=weights.status_weights(entries["status"]))]
+    frames = [entries.assign(strength=weights.status_weights(entries["status"]),
+                             kind=entries["status"].astype(str))]
     if favorites is not None and len(favorites):
-        frames.append(favorites.assign(strength=float(weights.favorite)))
+        frames.append(favorites.assign(strength=float(weights.favorite), kind=FAVORITE))
     columns = ["user", "item", "strength"] + (["time"] if "time" in entries else [])
-    events = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
+    events = pd.concat([f.reindex(columns=[*columns, "kind"]) for f in frames], ignore_index=True)
     aggregations: dict[str, str] = {"strength": "sum"}
     if "time" in columns:
         aggregations["time"] = "max"
+    if kinds:
+        for kind in weights.as_dict():
+            events[f"{KIND}{kind}"] = (events["kind"] == kind).astype("float32")
+            aggregations[f"{KIND}{kind}"] = "sum"
+    events = events.drop(columns="kind")
     summed = events.groupby(["user", "item"], sort=False, observed=True).agg(aggregations)
     summed = summed.reset_index()
     return summed[summed["strength"] > 0].reset_index(drop=True)
@@ -127,7 +152,9 @@ def apply_confidence(
 ) -> csr_matrix:
     """The confidence matrix ALS is fitted on: strengths transformed, then BM25-weighted.
 
-    `linear` keeps strengths as they are, `log` takes log(1 + strength). With `bm25`, entries
+    `linear` keeps strengths as they are, `log` takes log(1 + strength) (of the magnitude, keeping
+    the sign: a negative strength, which implicit's ALS reads as a negative preference, stays
+    negative). Zero strengths are dropped (a stored zero would read as a preference). With `bm25`, entries
     are weighted as implicit's bm25_weight does on the item x user matrix (users with many
     interactions count less; items' lengths are normalised).
     """
@@ -137,7 +164,8 @@ def apply_confidence(
         raise ConfigFileError(f"unknown confidence transform {transform!r}; use one of {TRANSFORMS}")
     out = matrix.astype(np.float32, copy=True)
     if transform == "log":
-        out.data = np.log1p(out.data)
+        out.data = np.sign(out.data) * np.log1p(np.abs(out.data))
+    out.eliminate_zeros()
     if bm25:
         from implicit.nearest_neighbours import bm25_weight
 

@@ -8,9 +8,11 @@ aligned with the CSR entries) is kept when the data has a time, for temporal spl
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from recommender.data.events import KIND
 from recommender.errors import DataError
 
 if TYPE_CHECKING:
@@ -29,6 +31,22 @@ class Interactions:
     user_ids: np.ndarray
     item_ids: np.ndarray
     times: np.ndarray | None = None
+    kinds: tuple[str, ...] = ()
+    """With `event_counts`: the event kinds (statuses, favorite) whose weights made `matrix`."""
+    event_counts: np.ndarray | None = None
+    """nnz x len(kinds): how many events of each kind each stored pair has (aligned with data)."""
+
+    def reweighted(self, weights: Mapping[str, float]) -> csr_matrix:
+        """The matrix with the same pairs and strengths recomputed from other weights (a weight
+        may be zero or negative: such pairs stay, with that strength)."""
+        import numpy as np
+
+        if self.event_counts is None:
+            raise DataError("these interactions have no event kinds to weigh (statuses or favourites)")
+        vector = np.array([float(weights.get(kind, 0.0)) for kind in self.kinds], np.float32)
+        out = self.matrix.copy()
+        out.data = (self.event_counts @ vector).astype(np.float32)
+        return out
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -83,8 +101,10 @@ def from_frame(
 
     frame = frame.dropna(subset=["user", "item", "strength"])
     frame = frame[frame["strength"] > 0]
+    kind_columns = [c for c in frame.columns if str(c).startswith(KIND)]
     if frame.duplicated(["user", "item"]).any():
-        aggregations = {"strength": "sum", **({"time": "max"} if "time" in frame else {})}
+        aggregations = {"strength": "sum", **({"time": "max"} if "time" in frame else {}),
+                        **dict.fromkeys(kind_columns, "sum")}
         frame = frame.groupby(["user", "item"], sort=False).agg(aggregations).reset_index()
     frame = _filter_activity(frame, min_user_items, min_item_users)
     if frame.empty:
@@ -102,8 +122,9 @@ def from_frame(
     times = None
     if "time" in frame:
         stamps = pd.to_datetime(frame["time"], errors="coerce", utc=True)
-        seconds = (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+        epoch = pd.Timestamp(0, tz="UTC").as_unit(stamps.dt.unit)  # a date past 2262 overflows nanoseconds
+        seconds = (stamps - epoch).dt.total_seconds()
         times = seconds.fillna(0.0).to_numpy(np.float64)[order]
-    return Interactions(
-        matrix, np.asarray(users.categories), np.asarray(items.categories), times
-    )
+    counts = frame[kind_columns].to_numpy(np.float32)[order] if kind_columns else None
+    return Interactions(matrix, np.asarray(users.categories), np.asarray(items.categories), times,
+                        tuple(c.removeprefix(KIND) for c in kind_columns), counts)

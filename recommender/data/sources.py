@@ -3,10 +3,12 @@ in a model card (`{"kind": "file", ...}` or `{"kind": "store", "url": masked URL
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from recommender.data.events import EventWeights, event_strengths
 from recommender.data.files import FileSpec, load_file
+from recommender.data.ids import shown
 from recommender.data.interactions import Interactions, from_frame
 from recommender.errors import DataError
 
@@ -20,15 +22,18 @@ Source = FileSpec | None
 
 
 def load_interactions(source: Source, weights: EventWeights | None = None, *, store: StoreReader | None = None,
-                      min_user_items: int = 1, min_item_users: int = 1) -> Interactions:
-    """Interactions from a file, or (source None) from the store's library entries and favourites."""
+                      min_user_items: int = 1, min_item_users: int = 1, kinds: bool = False) -> Interactions:
+    """Interactions from a file, or (source None) from the store's library entries and favourites.
+
+    With `kinds`, each pair keeps its count of events of each kind, for learning their weights.
+    """
     filters = {"min_user_items": min_user_items, "min_item_users": min_item_users}
     if source is not None:
-        return load_file(source, weights, **filters)
+        return load_file(source, weights, kinds=kinds, **filters)
     if store is None:
         raise DataError("no store to read the interactions from")
     entries, favorites = store.interaction_frames()
-    return from_frame(event_strengths(entries, favorites, weights), **filters)
+    return from_frame(event_strengths(entries, favorites, weights, kinds=kinds), **filters)
 
 
 def describe_source(source: Source, store_url: str | None = None) -> dict[str, Any]:
@@ -41,7 +46,13 @@ def describe_source(source: Source, store_url: str | None = None) -> dict[str, A
 
 
 def source_from_dict(described: dict[str, Any]) -> Source:
-    """The inverse of `describe_source` (a store is read from the current DATABASE_URL)."""
-    if described.get("kind") == "file":
-        return FileSpec(**{k: v for k, v in described.items() if k != "kind"})
-    return None
+    """The inverse of `describe_source` (a store is read from the current DATABASE_URL); a
+    malformed description (from a hand-edited or damaged model card) is a DataError."""
+    if described.get("kind") != "file":
+        return None
+    known = {f.name for f in fields(FileSpec)}
+    given = {k: v for k, v in described.items() if k != "kind"}
+    if not isinstance(given.get("path"), str) or set(given) - known or \
+            not all(v is None or isinstance(v, str) for v in given.values()):
+        raise DataError(f"the model card's file source is malformed: {shown(given, 120)}")
+    return FileSpec(**given)

@@ -25,10 +25,12 @@ PARAMS = CONFIDENCE_PARAMS + ALS_PARAMS
 class Grid:
     """Values to try on each axis; `transform` and `bm25` shape the confidence matrix."""
 
-    factors: tuple[int, ...] = (16, 32, 64, 128, 256)
-    regularization: tuple[float, ...] = (0.003, 0.03, 0.3, 3.0, 30.0)
-    iterations: tuple[int, ...] = (5, 10, 20, 35, 50)
-    alpha: tuple[float, ...] = (1.0, 10.0, 40.0)
+    # Wide, as the first grid's best sat on its edges (regularization 30, alpha 1, 256 factors,
+    # 50 iterations): 108 fits, each scored at every iteration count.
+    factors: tuple[int, ...] = (32, 128, 512)
+    regularization: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
+    iterations: tuple[int, ...] = (10, 20, 50, 100)
+    alpha: tuple[float, ...] = (0.1, 1.0, 10.0)
     transform: tuple[str, ...] = ("linear", "log")
     bm25: tuple[bool, ...] = (False,)
 

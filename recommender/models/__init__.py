@@ -5,6 +5,7 @@ factory by name.
     als                  implicit's ALS (the model that is tuned, saved and served)
     baselines            popularity, random
     itemknn              item-item nearest neighbours (BM25 or cosine)
+    ease                 EASE, a closed-form item-item model
     cluster_popularity   the most popular items in the user's behavioural cluster
     factory              `make_model(name, ...)`, `load_model_file(family, folder)`
 """
@@ -16,6 +17,7 @@ _EXPORTS = {
     "ALS": "als", "ALS_PARAMS": "als", "blas_single_thread": "als",
     "Popularity": "baselines", "Random": "baselines",
     "ItemKNN": "itemknn",
+    "EASE": "ease",
     "ClusterPopularity": "cluster_popularity", "align_labels": "cluster_popularity",
     "BASELINES": "factory", "FAMILIES": "factory", "make_model": "factory", "model_class": "factory",
 }

@@ -134,8 +134,9 @@ class ALS(Model):
         return self._implicit
 
     def fold_in(self, row: csr_matrix) -> NDArray[np.float32]:
-        """The factors of a user not in the model, from their confidence row (1 x items)."""
-        return np.asarray(self.solver().recalculate_user(0, row), np.float32)
+        """Scores for a user not in the model: their factors solved from their confidence row
+        (implicit's recalculate_user), times the item factors."""
+        return self.item_factors @ np.asarray(self.solver().recalculate_user(0, row), np.float32)
 
     def explain(self, row: csr_matrix, columns: Iterable[int], n: int = 3) -> list[list[tuple[int, float]]]:
         """For each recommended column, the `n` columns of `row` that account most for its score."""

@@ -68,6 +68,15 @@ class Model(ABC):
         columns[~np.isfinite(values)] = -1
         return columns, values
 
+    def fold_in(self, row: csr_matrix) -> NDArray[np.float32]:
+        """Scores of every item for a user the model was not fitted on, from their row (1 x items)
+        of the matrix it was fitted on; Unsupported for a model that cannot."""
+        raise Unsupported(f"a {self.family} model cannot fold in a new user")
+
+    def explain(self, row: csr_matrix, columns: Any, n: int = 3) -> list[list[tuple[int, float]]]:
+        """For each recommended column, the `n` columns of `row` that account most for its score."""
+        raise Unsupported(f"a {self.family} model cannot explain its recommendations")
+
     def item_vectors(self) -> NDArray[np.float32]:
         """A vector per item whose cosine is the model's item similarity (Unsupported if none)."""
         raise Unsupported(f"a {self.family} model has no item similarity")

@@ -34,6 +34,9 @@ class Popularity(Model):
     def score(self, users: NDArray[np.int64]) -> NDArray[np.float32]:
         return np.broadcast_to(self.counts, (len(users), len(self.counts))).copy()
 
+    def fold_in(self, row: csr_matrix) -> NDArray[np.float32]:
+        return self.counts.copy()
+
     def arrays(self) -> dict[str, Any]:
         return {"counts": self.counts}
 

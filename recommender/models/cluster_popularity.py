@@ -94,6 +94,10 @@ class ClusterPopularity(Model):
         out[~clustered] = self.fallback
         return out
 
+    def fold_in(self, row: csr_matrix) -> NDArray[np.float32]:
+        """A new user has no cluster: global popularity."""
+        return self.fallback.copy()
+
     def arrays(self) -> dict[str, Any]:
         return {"labels": self.labels, "min_support": self.min_support, "counts": self.counts,
                 "fallback": self.fallback}

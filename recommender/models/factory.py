@@ -9,11 +9,13 @@ from recommender.models.als import ALS
 from recommender.models.base import Model
 from recommender.models.baselines import Popularity, Random
 from recommender.models.cluster_popularity import ClusterPopularity
+from recommender.models.ease import EASE
 from recommender.models.itemknn import ItemKNN
 
 __all__ = ["BASELINES", "FAMILIES", "make_model", "model_class"]
 
-FAMILIES: dict[str, type[Model]] = {cls.family: cls for cls in (ALS, Popularity, ItemKNN, Random, ClusterPopularity)}
+FAMILIES: dict[str, type[Model]] = {
+    cls.family: cls for cls in (ALS, ItemKNN, EASE, Popularity, Random, ClusterPopularity)}
 BASELINES = ("popularity", "itemknn", "random")
 """The baselines every trained model is tested against (cluster popularity joins them when the
 store has clusters)."""

@@ -61,6 +61,21 @@ class ItemKNN(Model):
         assert self.train is not None and self.similarity is not None, "fit the model first"
         return np.asarray((self.train[users] @ self.similarity).todense(), dtype=np.float32)
 
+    def fold_in(self, row: csr_matrix) -> NDArray[np.float32]:
+        assert self.similarity is not None, "fit the model first"
+        return np.asarray((row @ self.similarity).todense(), np.float32).ravel()
+
+    def explain(self, row: csr_matrix, columns: Any, n: int = 3) -> list[list[tuple[int, float]]]:
+        """Each column's score as the sum of row[j] · similarity[j, column] over the user's items j."""
+        assert self.similarity is not None, "fit the model first"
+        out = []
+        for column in columns:
+            weights = np.asarray(self.similarity[row.indices, int(column)].todense()).ravel() * row.data
+            keep = np.flatnonzero(weights)
+            best = keep[np.argsort(-weights[keep], kind="stable")][:n]
+            out.append([(int(row.indices[b]), float(weights[b])) for b in best])
+        return out
+
     def similar(self, item: int, n: int) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """The item's nearest neighbours, by the fitted similarity."""
         assert self.similarity is not None, "fit the model first"

@@ -60,15 +60,19 @@ def test_train_grid_json_models_evaluate(csv_file: Path, tmp_path: Path) -> None
     for figures in report["test"].values():
         assert {"ndcg@10", "precision@10", "recall@10", "map@10", "auc"} <= set(figures)
     assert report["test"]["als"]["ndcg@10"] > report["test"]["random"]["ndcg@10"]
-    assert report["params"]["factors"] in (4, 8)
+    assert report["families"]["als"]["params"]["factors"] in (4, 8)
+    # the model kept is the best family on validation, a baseline included
+    families = report["families"]
+    assert report["family"] == max(families, key=lambda f: families[f]["validation"]["ndcg@10"])
     results = pd.read_csv(tmp_path / "r.csv")
-    assert len(results) == 2 * 2 * 2 * 2 * 2 and "fit_seconds" in results
+    assert len(results[results["family"] == "als"]) == 2 * 2 * 2 * 2 * 2 and "fit_seconds" in results
     assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
     version = report["version"]
     saved = load_model(models)
     assert saved.version == version and (saved.path / "results.csv").is_file()
     assert set(saved.item_ids.tolist()) <= set(range(1000, 1045))
-    assert saved.model.user_factors.shape == (len(saved.user_ids), report["params"]["factors"])
+    assert saved.card.family == report["family"] and saved.model.n_items == len(saved.item_ids)
+    assert saved.model.n_users in (None, len(saved.user_ids))
 
     code, out, _ = _run("models", "--model-dir", str(models), "--json")
     assert code == 0 and json.loads(out)[0]["version"] == version

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from recommender.data.interactions import from_frame
-from recommender.data.splits import holdout
 from recommender.errors import ConfigFileError
 from recommender.evaluation.grid import DEFAULT_GRID, Grid, load_grid
-from recommender.evaluation.grid_search import search
+from recommender.evaluation.tuning import SearchConfig
 from recommender.models.als import ALS
+from recommender.training import TrainConfig, context_for
 
 
 def _matrix(seed: int = 0):  # type: ignore[no-untyped-def]
@@ -40,12 +40,16 @@ def test_checkpoint_equals_a_fit_stopped_there() -> None:
 
 
 def test_search_rows_and_free_iterations() -> None:
+    from recommender.evaluation.study import open_study
+    from recommender.evaluation.tuning import run_search
+
     data = _matrix()
-    split = holdout(data, 0.2, 0.2, seed=0)
     grid = Grid(factors=(4, 8), regularization=(0.1,), iterations=(2, 6), alpha=(1.0,),
                 transform=("log",), bm25=(False,))
+    config = SearchConfig(grid=grid, seconds=None, prune=False)
     calls: list[int] = []
-    rows = search(split, grid, k=5, on_fit=lambda: calls.append(1))
+    context = context_for(data, TrainConfig(k=5), config)
+    rows = run_search(context, config, open_study(config, {}), lambda *_: calls.append(1))
     assert len(calls) == 2 and len(rows) == 4  # 2 fits, 2 checkpoints each
     assert {r["iterations"] for r in rows} == {2, 6}
     for r in rows:
@@ -55,10 +59,11 @@ def test_search_rows_and_free_iterations() -> None:
 
 
 def test_default_grid_is_wide() -> None:
-    assert min(DEFAULT_GRID.factors) == 16 and max(DEFAULT_GRID.factors) == 256
-    assert max(DEFAULT_GRID.regularization) >= 10
+    # wider than the first grid, whose best sat on its edges (reg 30, alpha 1, 256 factors, 50 its)
+    assert min(DEFAULT_GRID.factors) <= 32 and max(DEFAULT_GRID.factors) >= 512
+    assert max(DEFAULT_GRID.regularization) >= 1000 and min(DEFAULT_GRID.alpha) < 1
     assert max(DEFAULT_GRID.regularization) / min(DEFAULT_GRID.regularization) >= 1000
-    assert max(DEFAULT_GRID.iterations) == 50 and len(DEFAULT_GRID.alpha) > 1
+    assert max(DEFAULT_GRID.iterations) >= 100 and len(DEFAULT_GRID.alpha) > 1
 
 
 def test_grid_file(tmp_path: Path) -> None:
@@ -79,15 +84,16 @@ def test_invalid_grid_file(tmp_path: Path, text: str) -> None:
 
 
 def test_cluster_popularity_joins_the_test_when_clusters_exist() -> None:
-    from recommender.training import TrainConfig, test_metrics
+    from recommender.training import train
 
     data = _matrix()
-    split = holdout(data, 0.2, 0.2, seed=0)
-    params = {"transform": "log", "bm25": False, "factors": 8, "regularization": 0.1,
-              "alpha": 10.0, "iterations": 3}
+    grid = Grid(factors=(8,), regularization=(0.1,), iterations=(3,), alpha=(10.0,), transform=("log",))
     config = TrainConfig(baselines=("popularity",))
-    assert set(test_metrics(split, params, config)) == {"als", "popularity"}
+    search = SearchConfig(grid=grid, seconds=None)
+    result = train(data, config, search, refit=False)
+    assert result is not None and set(result.test) == {"als", "popularity"}
     clusters = np.arange(data.shape[0]) % 3
-    with_clusters = test_metrics(split, params, config, clusters)
-    assert set(with_clusters) == {"als", "popularity", "cluster_popularity"}
-    assert 0 <= with_clusters["cluster_popularity"]["ndcg@10"] <= 1
+    with_clusters = train(data, config, search, clusters=clusters, refit=False)
+    assert with_clusters is not None
+    assert set(with_clusters.test) == {"als", "popularity", "cluster_popularity"}
+    assert 0 <= with_clusters.test["cluster_popularity"]["ndcg@10"] <= 1

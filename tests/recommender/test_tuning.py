@@ -1,0 +1,191 @@
+"""The budgeted search: seeded, every family on one footing, learnt weights, history saved, shared
+studies, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from recommender.cli import main
+from recommender.data.events import EventWeights, event_strengths, load_weights
+from recommender.data.interactions import Interactions, from_frame
+from recommender.evaluation.tuning import SearchConfig
+from recommender.registry import load_model
+from recommender.training import TrainConfig, context_for, train, train_and_save
+
+STATUSES = ["completed", "current", "planned", "on_hold", "dropped"]
+FAST = {"families": ("als", "itemknn", "ease", "popularity"), "seconds": None, "trials": 7}
+
+
+def _entries(users: int = 70, items: int = 36, seed: int = 0) -> pd.DataFrame:
+    """Three taste groups; dropped entries are mostly of the other groups' items."""
+    rng = np.random.default_rng(seed)
+    taste = rng.integers(0, 3, users)
+    rows = []
+    for u in range(users):
+        for i in range(items):
+            mine = i % 3 == taste[u]
+            if rng.random() < (0.5 if mine else 0.08):
+                status = STATUSES[rng.integers(0, 4)] if mine else "dropped"
+                rows.append((f"u{u}", 100 + i, status))
+    return pd.DataFrame(rows, columns=["user", "item", "status"])
+
+
+def _data(kinds: bool = False) -> Interactions:
+    return from_frame(event_strengths(_entries(), None, EventWeights(), kinds=kinds))
+
+
+def test_a_seeded_search_gives_the_same_result_twice() -> None:
+    first = train(_data(), TrainConfig(), SearchConfig(**FAST, seed=4), refit=False)
+    second = train(_data(), TrainConfig(), SearchConfig(**FAST, seed=4), refit=False)
+    assert first is not None and second is not None
+    assert (first.family, first.params, first.validation) == (second.family, second.params, second.validation)
+    assert first.search["trials"] == 7 and first.search["mode"] == "budget"
+
+
+def test_every_family_is_scored_and_the_kept_one_wins_on_validation() -> None:
+    result = train(_data(), TrainConfig(), SearchConfig(**FAST), clusters=np.arange(_data().shape[0]) % 3)
+    assert result is not None and result.model is not None
+    assert {"als", "itemknn", "ease", "popularity", "random", "cluster_popularity"} <= set(result.families)
+    best = max(f["validation"]["ndcg@10"] for f in result.families.values())
+    assert result.validation["ndcg@10"] == best and result.model.family == result.family
+    assert set(result.test) == set(result.families)
+    assert result.margin is not None and result.margin >= 0
+
+
+def test_learnt_weights_change_training_but_not_what_is_evaluated(tmp_path: Path) -> None:
+    data = _data(kinds=True)
+    assert "dropped" in data.kinds and data.event_counts is not None
+    search = SearchConfig(families=("als", "itemknn"), seconds=None, trials=6, tune_weights=True)
+    context = context_for(data, TrainConfig(), search)
+    params = {"transform": "linear", "bm25": False}
+    ignored = {**EventWeights().as_dict(), "dropped": 0.0}
+    assert context.matrix("train", params, ignored).nnz < context.matrix("train", params, None).nnz
+    negative = context.matrix("train", params, {**ignored, "dropped": -2.0})
+    assert negative.nnz == context.matrix("train", params, None).nnz and negative.data.min() < 0
+    before = context.eval_set.truth.nnz
+    card, result = train_and_save(data, TrainConfig(), search, tmp_path / "m", weights=EventWeights())
+    assert card is not None and result is not None and result.weights is not None
+    assert context.eval_set.truth.nnz == before
+    saved = load_model(tmp_path / "m")
+    assert saved.card.weights.as_dict() == pytest.approx({**result.weights})
+    assert {"results.csv", "history.png", "effects.png"} <= {p.name for p in saved.path.iterdir()}
+    assert saved.card.search["tune_weights"] is True
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    outcome = CliRunner().invoke(main, list(args))
+    if outcome.exception and not isinstance(outcome.exception, SystemExit):
+        raise outcome.exception
+    return outcome.exit_code, outcome.stdout, outcome.stderr
+
+
+@pytest.fixture
+def status_file(tmp_path: Path) -> Path:
+    path = tmp_path / "entries.csv"
+    _entries().to_csv(path, index=False)
+    return path
+
+
+def test_the_cli_saves_learnt_weights_and_the_card_names_the_winner(status_file: Path, tmp_path: Path) -> None:
+    weights = tmp_path / "learnt.toml"
+    code, out, err = _run("train", "--interactions", str(status_file), "--status-col", "status",
+                          "--trials", "5", "--tune-weights", "--save-weights", str(weights),
+                          "--model-dir", str(tmp_path / "m"), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    learnt = load_weights(weights).as_dict()
+    assert learnt == pytest.approx(report["weights"])
+    assert load_model(tmp_path / "m").card.family == report["family"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--budget", "0"], "budget"),
+    (["--budget", "-3"], "budget"),
+    (["--families", "als,nonsense"], "unknown model family"),
+    (["--study", "s"], "--storage"),
+    (["--storage", "postgresql+psycopg://nobody@127.0.0.1:1/none", "--study", "s"], "cannot open the study"),
+    (["--storage", "nonsense://x"], "cannot open the study"),
+])
+def test_bad_search_options_are_one_line(status_file: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    code, _, err = _run("train", "--interactions", str(status_file), "--status-col", "status",
+                        "--model-dir", str(tmp_path / "m"), "--trials", "2", *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "m").exists() or not any((tmp_path / "m").iterdir())
+
+
+def test_learning_weights_needs_statuses(tmp_path: Path) -> None:
+    path = tmp_path / "plays.csv"
+    _entries().assign(plays=3).to_csv(path, index=False)
+    code, _, err = _run("train", "--interactions", str(path), "--weight-col", "plays", "--tune-weights",
+                        "--trials", "2", "--model-dir", str(tmp_path / "m"))
+    assert code == 2 and "statuses" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_study_is_refused_other_data(status_file: Path, tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    common = ["--storage", storage, "--study", "s1", "--trials", "2", "--families", "popularity,itemknn",
+              "--model-dir", str(tmp_path / "m")]
+    code, _, err = _run("train", "--interactions", str(status_file), "--status-col", "status", *common)
+    assert code == 0, err
+    other = tmp_path / "other.csv"
+    _entries(seed=1).to_csv(other, index=False)
+    code, _, err = _run("train", "--interactions", str(other), "--status-col", "status", *common)
+    assert code == 2 and "searches other data" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def optuna_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for a shared study (apart from any store: Optuna keeps its own tables)."""
+    from kitsu_ingest.store import make_engine
+
+    admin_url = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
+    admin = make_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"optuna_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_two_workers_share_one_study_and_the_best_is_saved_once(status_file: Path, tmp_path: Path,
+                                                                 optuna_database: str) -> None:
+    import optuna
+
+    models = tmp_path / "models"
+    command = [sys.executable, "-c", "from recommender.cli import main; main()", "train",
+               "--interactions", str(status_file), "--status-col", "status", "--storage", optuna_database,
+               "--study", "shared", "--budget", "8", "--families", "als,itemknn,popularity",
+               "--model-dir", str(models)]
+    workers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    outputs = [w.communicate(timeout=300) for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs
+    assert sum("saved model" in err for _, err in outputs) == 1
+    assert sum("the last worker" in err for _, err in outputs) == 1
+    versions = [p for p in models.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(versions) == 1
+    study = optuna.load_study(study_name="shared", storage=optuna_database)
+    workers_seen = {k for k in study.user_attrs if k.startswith("worker:")}
+    assert len(workers_seen) == 2 and all(study.user_attrs[k] == "done" for k in workers_seen)
+    # the saver ranked every worker's trials
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    finished = [t for t in study.trials if t.state in states]
+    assert load_model(models).card.search["trials"] == len(finished) > 2
