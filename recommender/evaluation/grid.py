@@ -95,6 +95,8 @@ def load_grid(path: str | Path, base: Grid = DEFAULT_GRID) -> Grid:
     source = Path(path)
     document = read_toml(source, "grid")
     table = document.get("grid", document)
+    if not isinstance(table, dict):
+        raise ConfigFileError(f"{source}: `grid` must be a table of axis = [values], not {type(table).__name__}")
     axes = {k: v if isinstance(v, list) else [v] for k, v in table.items()}
     for name, values in axes.items():
         try:

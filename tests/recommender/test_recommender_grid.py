@@ -74,7 +74,7 @@ def test_grid_file(tmp_path: Path) -> None:
     assert grid.alpha == (1.0, 2.5) and grid.iterations == DEFAULT_GRID.iterations
 
 
-@pytest.mark.parametrize("text", ["factors = [0]", "speed = [1]", "factors = []",
+@pytest.mark.parametrize("text", ["factors = [0]", "speed = [1]", "factors = []", "grid = 5", "grid = [1, 2]",
                                   "transform = ['sqrt']", "alpha = ['x']", "factors = [1.5]"])
 def test_invalid_grid_file(tmp_path: Path, text: str) -> None:
     path = tmp_path / "g.toml"
