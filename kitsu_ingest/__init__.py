@@ -7,6 +7,7 @@
     emulator  a local Kitsu API for offline work and tests
     domain    shared facts: library statuses, default event strengths
     errors    the exceptions raised on purpose (one line for the user, exit status 2)
+    urls      URLs in messages, their passwords masked
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import importlib
+import math
 import sys
 from typing import Any
 
@@ -11,7 +12,7 @@ import click
 
 from kitsu_ingest.errors import KitsuIngestError
 
-__all__ = ["EXIT_USER_ERROR", "LazyGroup", "database_option", "fail"]
+__all__ = ["EXIT_USER_ERROR", "FiniteFloatRange", "LazyGroup", "database_option", "fail"]
 
 EXIT_USER_ERROR = 2
 
@@ -77,6 +78,18 @@ def _database_error(exc: BaseException) -> str | None:
     if "full" in reason.lower():
         return f"disk full while writing the database ({reason}); free some space and run again"
     return f"database error: {reason}"
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A click.FloatRange that also refuses `inf` and `nan` (which FloatRange lets through)."""
+
+    name = "finite float range"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def database_option(function: Any) -> Any:

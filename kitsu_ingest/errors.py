@@ -3,7 +3,8 @@
     KitsuIngestError          anything the user can fix; the CLIs print its message in one line, exit 2
     ├── ConfigError           a setting or option is invalid (bad DATABASE_URL, unknown scheme, ...)
     ├── StoreError            the database cannot be opened, written, or is at the wrong schema version
-    │   └── SchemaBehindError the database needs `kitsu-ingest db upgrade`
+    │   ├── SchemaBehindError the database needs `kitsu-ingest db upgrade`
+    │   └── SchemaAheadError  the database was migrated by a newer kitsu-recs: upgrade the code
     └── ApiError              the Kitsu API (or the emulator) answered something we cannot use
         ├── NotFoundError     404
         ├── AuthError         401, a refused login
@@ -21,6 +22,7 @@ __all__ = [
     "KitsuIngestError",
     "NotFoundError",
     "RequestRejected",
+    "SchemaAheadError",
     "SchemaBehindError",
     "StoreError",
     "TransientError",
@@ -42,6 +44,10 @@ class StoreError(KitsuIngestError):
 
 class SchemaBehindError(StoreError):
     """The database schema is older than the code."""
+
+
+class SchemaAheadError(StoreError):
+    """The database schema is newer than any revision the code knows."""
 
 
 class ApiError(KitsuIngestError):

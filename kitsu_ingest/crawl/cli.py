@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from kitsu_ingest.clikit import database_option
+from kitsu_ingest.clikit import FiniteFloatRange, database_option, fail
 from kitsu_ingest.crawl.crawler import CrawlPlan, CrawlProgress
 from kitsu_ingest.crawl.run import run_crawl
+from kitsu_ingest.domain import MAX_ID
 from kitsu_ingest.errors import ConfigError, UnreachableError
 from kitsu_ingest.kitsu.config import ApiConfig
 from kitsu_ingest.settings import get_settings
@@ -21,25 +24,29 @@ __all__ = ["crawl_command"]
 
 
 def _user_ids(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    """`70211,85539` -> (70211, 85539): Kitsu ids, 1 to MAX_ID (what the store can hold)."""
     if value is None:
         return None
     try:
         ids = tuple(int(v) for v in value.replace(" ", "").split(",") if v)
     except ValueError:
         raise click.BadParameter("give user ids as numbers separated by commas, e.g. 70211,85539") from None
-    if not ids or min(ids) < 1:
-        raise click.BadParameter("user ids are positive numbers, e.g. 70211,85539")
+    if not ids or min(ids) < 1 or max(ids) > MAX_ID:
+        raise click.BadParameter(f"user ids are whole numbers from 1 to {MAX_ID}, e.g. 70211,85539")
     return ids
 
 
 def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    """A date or ISO 8601 time -> naive UTC (a time in another zone is converted)."""
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or an ISO 8601 time") from None
-    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    except OverflowError:
+        raise click.BadParameter(f"{value!r} is out of range once converted to UTC") from None
 
 
 @click.command("crawl")
@@ -51,12 +58,13 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
 @click.option("--emulator", is_flag=True, help="Crawl an in-process Kitsu emulator (offline).")
 @click.option("--emulator-users", type=click.IntRange(min=1), default=20_000, show_default=True,
               help="Population of the in-process emulator.")
-@click.option("--emulator-seed", type=int, default=7, show_default=True, help="Seed of the emulator.")
+@click.option("--emulator-seed", type=click.IntRange(0, MAX_ID), default=7, show_default=True,
+              help="Seed of the emulator.")
 @click.option("--base-url", help="API root (default KITSU_BASE_URL), e.g. a served emulator.")
-@click.option("--rate", type=click.FloatRange(min=0),
+@click.option("--rate", type=FiniteFloatRange(min=0),
               help="Requests per second at most; 0 = unlimited (the default with --emulator).")
 @click.option("--concurrency", type=click.IntRange(min=1), help="Requests in flight at most.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), help="Seconds before a request times out.")
+@click.option("--timeout", type=FiniteFloatRange(min=0.1), help="Seconds before a request times out.")
 @click.option("--max-attempts", type=click.IntRange(min=1), help="Attempts per request.")
 @click.option("--batch-users", type=click.IntRange(1, 50), default=20, show_default=True,
               help="Users fetched together in one library/favourites query.")
@@ -99,6 +107,11 @@ def crawl_command(
         raise ConfigError(f"choose one of --sample, --users and --resume, not {' and '.join(chosen)}")
     if not chosen and since is None:
         raise ConfigError("say what to crawl: --sample N, --users IDS, --since DATE or --resume")
+    if resume and since is not None:
+        raise ConfigError(
+            "--resume finishes the unfinished crawl with the settings it started with; it takes no --since "
+            "(resume first, then run `crawl --since DATE`)"
+        )
     if emulator and base_url:
         raise ConfigError("--emulator and --base-url exclude each other")
     if emulator and rate is None:
@@ -116,7 +129,7 @@ def crawl_command(
     plan = CrawlPlan(sample=sample, seed=seed, users=user_ids, since=since, batch_users=batch_users)
     with _ProgressBar(show=not (as_json or quiet)) as bar:
         try:
-            summary = asyncio.run(run_crawl(engine, api, plan, resume=resume, on_progress=bar.update))
+            summary = _run_until_terminated(run_crawl(engine, api, plan, resume=resume, on_progress=bar.update))
         except UnreachableError as exc:
             raise UnreachableError(
                 f"{exc}. To work offline use --emulator, or serve one with "
@@ -128,6 +141,40 @@ def crawl_command(
         _print_summary(summary)
     if summary.status != "done":
         raise SystemExit(1)
+
+
+def _run_until_terminated(crawling: Coroutine[Any, Any, CrawlProgress]) -> CrawlProgress:
+    """asyncio.run(crawling), where SIGTERM stops the crawl as Ctrl-C does: the crawl is cancelled,
+    its run stored as interrupted (resumable), and the command fails with one line, status 143."""
+    terminated = False
+
+    async def main() -> CrawlProgress:
+        nonlocal terminated
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        assert task is not None
+
+        def terminate() -> None:
+            nonlocal terminated
+            terminated = True
+            task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGTERM, terminate)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or not a POSIX system
+            return await crawling
+        try:
+            return await crawling
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError:
+        if not terminated:
+            raise
+        fail("terminated: the crawl is stored as interrupted; `kitsu-ingest crawl --resume` finishes it",
+             code=128 + signal.SIGTERM)
+        raise  # pragma: no cover - fail() exits
 
 
 class _ProgressBar:

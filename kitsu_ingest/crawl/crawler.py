@@ -18,6 +18,7 @@ from kitsu_ingest.crawl import ledger
 from kitsu_ingest.crawl.fetch import Harvest, RecordError, harvest
 from kitsu_ingest.crawl.mapping import MalformedRecord, user_row
 from kitsu_ingest.crawl.writer import record_errors, write_harvests
+from kitsu_ingest.domain import MAX_ID
 from kitsu_ingest.errors import ConfigError, NotFoundError, RequestRejected, TransientError
 from kitsu_ingest.kitsu.client import KitsuClient
 from kitsu_ingest.store.models import User, table
@@ -45,6 +46,9 @@ class CrawlPlan:
             raise ConfigError(f"--sample must be a positive number of users, not {self.sample}")
         if not 1 <= self.batch_users <= 50:
             raise ConfigError("--batch-users must be between 1 and 50")
+        wrong = next((u for u in self.users or () if not (isinstance(u, int) and 1 <= u <= MAX_ID)), None)
+        if wrong is not None:
+            raise ConfigError(f"user id {wrong} is not a Kitsu id (ids are whole numbers from 1 to {MAX_ID})")
 
     def to_params(self) -> dict[str, Any]:
         params = asdict(self)
@@ -111,7 +115,32 @@ async def crawl(
     at any moment loses at most the batches in flight, which `--resume` fetches again.
     """
     run = ledger.open_run(engine, plan.to_params(), client.base_url, resume=resume)
-    plan = CrawlPlan.from_params(run.params) if run.resumed else plan
+    try:
+        return await _crawl_run(engine, client, run, plan, on_progress)
+    finally:
+        ledger.release(run)
+
+
+def _resumed_plan(engine: Engine, run: ledger.Run) -> CrawlPlan:
+    """The plan a resumed run stored; a plan that can never run (stored by an older version that
+    did not check it) sets the run aside, so that later resumes do not meet it again."""
+    try:
+        return CrawlPlan.from_params(run.params)
+    except (ConfigError, TypeError, ValueError) as exc:
+        ledger.finish_run(engine, run, ledger.ABANDONED, {"error": str(exc)})
+        raise ConfigError(
+            f"crawl run {run.id} cannot be resumed ({exc}); it is now marked {ledger.ABANDONED}: start a new crawl"
+        ) from None
+
+
+async def _crawl_run(
+    engine: Engine,
+    client: KitsuClient,
+    run: ledger.Run,
+    plan: CrawlPlan,
+    on_progress: Callable[[CrawlProgress], None] | None,
+) -> CrawlProgress:
+    plan = _resumed_plan(engine, run) if run.resumed else plan
     progress = CrawlProgress(run_id=run.id)
     started = time.monotonic()
     anime_seen: set[int] = set()
@@ -179,7 +208,7 @@ async def _register(
         assert plan.sample is not None
         total = run.params.get("total")
         if total is None:
-            total = (await client.get("/users", {"page[limit]": 1})).count or 0
+            total = max(0, (await client.get("/users", {"page[limit]": 1})).count or 0)
             ledger.update_params(engine, run, total=total)
         offsets = sample_offsets(total, plan.sample, plan.seed)
         requests = [
@@ -286,6 +315,8 @@ async def _crawl_users(
     finally:
         for task in (writer, fetchers):
             task.cancel()
+        # Wait for them to wind down: none may outlive the crawl (and the client it uses).
+        await asyncio.gather(writer, fetchers, return_exceptions=True)
 
 
 async def _write(
@@ -323,7 +354,10 @@ async def _write(
 
     while True:
         try:
-            item = await asyncio.wait_for(results.get(), timeout=FLUSH_SECONDS)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+            # meets a result, and the writer would then wait for a None that never comes.
+            async with asyncio.timeout(FLUSH_SECONDS):
+                item = await results.get()
         except TimeoutError:
             item = ...
         if item is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Container
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -203,18 +204,24 @@ async def _collect(
     filter came back; True when as many distinct records came as `meta.count` promised."""
     seen: set[str] = set()
     count: int | None = None
-    async for document in client.pages(path, params):
-        if count is None:
-            count = document.count
-            _check_filter(document.links.get("first") or document.url, set(result.user_ids))
-        for resource in document.included:
-            anime_id = int(resource["id"]) if resource.get("type") == "anime" else None
-            if anime_id is not None and anime_id not in known_anime and anime_id not in result.anime:
-                _keep(result, resource, fetched_at)
-        for resource in document.data:
-            if resource["id"] not in seen:
-                seen.add(resource["id"])
-                _map(result, resource, mapper, fetched_at, rows, per_user)
+    async with aclosing(client.pages(path, params)) as pages:  # closed (its requests cancelled) if we stop
+        async for document in pages:
+            if count is None:
+                count = document.count
+                _check_filter(document.links.get("first") or document.url, set(result.user_ids))
+            for resource in document.included:
+                if resource["type"] != "anime":
+                    continue
+                try:
+                    anime_id: int | None = int(resource["id"])
+                except ValueError:
+                    anime_id = None
+                if anime_id is None or (anime_id not in known_anime and anime_id not in result.anime):
+                    _keep(result, resource, fetched_at)  # files an anime it cannot map
+            for resource in document.data:
+                if resource["id"] not in seen:
+                    seen.add(resource["id"])
+                    _map(result, resource, mapper, fetched_at, rows, per_user)
     return count is not None and len(seen) == count
 
 

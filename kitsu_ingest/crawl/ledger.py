@@ -1,5 +1,6 @@
-"""The crawl ledger in the store: which run owns the store (a lock with a heartbeat), its
-parameters for a resume, and the progress of each of its users (pending, done, failed, missing).
+"""The crawl ledger in the store: which run owns the store (the OS-level lock of `lock.py`, held
+for the crawl's life; a heartbeat where the OS cannot keep that lock), its parameters for a
+resume, and the progress of each of its users (pending, done, failed, missing).
 
 What happens to the rows a batch brings back is `writer.py`'s concern; it moves users to `done`
 in the same transaction as their rows, so a kill loses nothing.
@@ -11,18 +12,20 @@ import os
 import socket
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
+from kitsu_ingest.crawl.lock import CrawlLock, holder, try_lock
 from kitsu_ingest.errors import ConfigError, StoreError
 from kitsu_ingest.store.models import CrawlRun, CrawlUser, User, table
 from kitsu_ingest.store.upsert import upsert
 
 __all__ = [
+    "ABANDONED",
     "STALE_AFTER",
     "Run",
     "finish_run",
@@ -30,12 +33,16 @@ __all__ = [
     "open_run",
     "pending_users",
     "register_users",
+    "release",
     "update_params",
     "user_states",
     "utcnow",
 ]
 
 STALE_AFTER = timedelta(seconds=60)
+"""Without an OS-level lock, a running run silent this long is taken for dead."""
+ABANDONED = "abandoned"
+"""The status of a run that can never be resumed (its stored plan is invalid): `--resume` skips it."""
 _RUNS, _USERS_STATE, _USERS = table(CrawlRun), table(CrawlUser), table(User)
 
 
@@ -51,6 +58,7 @@ class Run:
     id: int
     params: dict[str, Any]
     resumed: bool
+    lock: CrawlLock | None = field(default=None, repr=False, compare=False)
 
 
 def _lock_writers(conn: Connection) -> None:
@@ -62,11 +70,38 @@ def _lock_writers(conn: Connection) -> None:
 
 
 def open_run(engine: Engine, params: dict[str, Any], base_url: str, *, resume: bool) -> Run:
-    """Start a crawl run (or, with `resume`, take up the newest unfinished one).
+    """Start a crawl run (or, with `resume`, take up the newest unfinished one), holding the
+    store's crawl lock until `release`.
 
     Raises StoreError when another live crawl is writing this store, ConfigError when there is
-    nothing to resume.
+    nothing to resume. A run left `running` by a dead process is marked interrupted.
     """
+    lock = try_lock(engine)
+    if lock is None:
+        who = holder(engine)
+        with engine.connect() as conn:
+            running = conn.execute(select(_RUNS.c.id).where(_RUNS.c.status == "running")).scalars().first()
+        details = ", ".join(part for part in (f"run {running}" if running else "", who or "") if part)
+        raise StoreError(
+            f"another crawl{f' ({details})' if details else ''} is writing this store; "
+            "wait for it to finish, or stop it and use --resume"
+        )
+    try:
+        run = _open_run(engine, params, base_url, resume=resume, exclusive=lock.exclusive)
+    except BaseException:
+        lock.release()
+        raise
+    run.lock = lock
+    return run
+
+
+def release(run: Run) -> None:
+    """Let another crawl have the store (the run's lock is released; idempotent)."""
+    if run.lock is not None:
+        run.lock.release()
+
+
+def _open_run(engine: Engine, params: dict[str, Any], base_url: str, *, resume: bool, exclusive: bool) -> Run:
     now = utcnow()
     owner = {"host": socket.gethostname(), "pid": os.getpid()}
     with engine.begin() as conn:
@@ -74,7 +109,8 @@ def open_run(engine: Engine, params: dict[str, Any], base_url: str, *, resume: b
         for run_id, beat in conn.execute(
             select(_RUNS.c.id, _RUNS.c.heartbeat_at).where(_RUNS.c.status == "running")
         ):
-            if beat is not None and now - beat < STALE_AFTER:
+            # Holding the OS-level lock proves the run's process is dead, whatever its heartbeat.
+            if not exclusive and beat is not None and now - beat < STALE_AFTER:
                 raise StoreError(
                     f"another crawl (run {run_id}) is writing this store (last seen "
                     f"{(now - beat).seconds} s ago); wait for it to finish, or stop it and use --resume"
@@ -83,7 +119,7 @@ def open_run(engine: Engine, params: dict[str, Any], base_url: str, *, resume: b
         if resume:
             row = conn.execute(
                 select(_RUNS.c.id, _RUNS.c.params)
-                .where(_RUNS.c.status != "done")
+                .where(_RUNS.c.status.not_in(("done", ABANDONED)))
                 .order_by(_RUNS.c.id.desc())
                 .limit(1)
             ).first()

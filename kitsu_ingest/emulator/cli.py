@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 import orjson
 
+from kitsu_ingest.clikit import FiniteFloatRange
 from kitsu_ingest.emulator.app import EmulatorConfig, create_app
 from kitsu_ingest.emulator.faults import FaultConfig, parse_latency
+from kitsu_ingest.emulator.population import MAX_USERS
 from kitsu_ingest.emulator.truth import ground_truth
 from kitsu_ingest.errors import ConfigError
+from kitsu_ingest.outputs import written_whole
 
 __all__ = ["emulator"]
 
 _USERS = click.option("--users", type=int, default=20_000, show_default=True,
                       help="Number of existing users (ids 1.. with ~8% gaps; user 70211 always exists).")
-_SEED = click.option("--seed", type=int, default=7, show_default=True,
+_SEED = click.option("--seed", type=click.IntRange(min=0), default=7, show_default=True,
                      help="Population seed: same seed, same users, libraries and favourites.")
 
 
 def _check_users(users: int) -> None:
     if users < 1:
         raise ConfigError(f"--users must be at least 1 (got {users})")
+    if users > MAX_USERS:
+        raise ConfigError(
+            f"--users must be at most {MAX_USERS:,}, what the emulator can hold in memory (got {users:,})"
+        )
 
 
 def _probability(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -50,7 +58,7 @@ _FAULT_HELP = {
 @_SEED
 @click.option("--latency", metavar="MS|LO-HI", default=None,
               help="Delay per response in ms: fixed (250) or uniform in a range (300-2100).")
-@click.option("--rate-limit", type=float, default=None, metavar="REQ/S",
+@click.option("--rate-limit", type=FiniteFloatRange(min=0, min_open=True), default=None, metavar="REQ/S",
               help="Requests per second allowed per client address; beyond it: 429.")
 @click.option("--retry-after/--no-retry-after", default=True, show_default=True,
               help="Send Retry-After with 429s (Cloudflare often does not).")
@@ -58,7 +66,7 @@ _FAULT_HELP = {
 @_probability("p-403")
 @_probability("p-429")
 @_probability("p-hang")
-@click.option("--hang-seconds", type=click.FloatRange(0), default=60.0, show_default=True,
+@click.option("--hang-seconds", type=FiniteFloatRange(0), default=60.0, show_default=True,
               help="How long a hung request waits.")
 @_probability("p-malformed")
 @_probability("p-drop")
@@ -119,10 +127,18 @@ def truth(users: int, seed: int, user_ids: str | None, out: Path | None) -> None
             ids = [int(v) for v in user_ids.split(",") if v.strip()]
         except ValueError:
             raise ConfigError(f"--user-ids must be comma-separated integers (got {user_ids!r})") from None
-    stream = out.open("wb") if out else sys.stdout.buffer
+    if out is None:
+        _write_truth(sys.stdout.buffer, ground_truth(users, seed, ids))
+        return
     try:
-        for item in ground_truth(users, seed, ids):
-            stream.write(orjson.dumps(item.to_dict()) + b"\n")
-    finally:
-        if out:
-            stream.close()
+        with written_whole(out) as partial, partial.open("wb") as stream:
+            _write_truth(stream, ground_truth(users, seed, ids))
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise  # the CLI says "disk full"
+        raise ConfigError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _write_truth(stream: BinaryIO, truths: Iterable[Any]) -> None:
+    for item in truths:
+        stream.write(orjson.dumps(item.to_dict()) + b"\n")

@@ -64,12 +64,12 @@ class FaultConfig:
         probs = (self.p_403, self.p_429, self.p_5xx, self.p_hang, self.p_malformed, self.p_drop)
         if any(not 0.0 <= p <= 1.0 for p in probs) or sum(probs) > 1.0:
             raise ConfigError("fault probabilities must be in [0, 1] and sum to at most 1")
-        if self.latency_ms is not None and not 0 <= self.latency_ms[0] <= self.latency_ms[1]:
+        if self.latency_ms is not None and not 0 <= self.latency_ms[0] <= self.latency_ms[1] < math.inf:
             raise ConfigError("latency must be a range lo-hi with 0 <= lo <= hi (ms)")
-        if self.rate_limit is not None and self.rate_limit <= 0:
+        if self.rate_limit is not None and not (self.rate_limit > 0 and math.isfinite(self.rate_limit)):
             raise ConfigError("rate limit must be a positive number of requests per second")
-        if self.hang_seconds < 0:
-            raise ConfigError("hang seconds must not be negative")
+        if not (self.hang_seconds >= 0 and math.isfinite(self.hang_seconds)):
+            raise ConfigError("hang seconds must be a finite number, not negative")
 
     @property
     def active(self) -> bool:
@@ -86,8 +86,8 @@ def parse_latency(text: str | None) -> tuple[float, float] | None:
         pair = (float(lo), float(hi or lo))
     except ValueError:
         raise ConfigError(f"latency {text!r} is not a number of ms or a range like 300-2100") from None
-    if not 0 <= pair[0] <= pair[1]:
-        raise ConfigError(f"latency {text!r} must be lo-hi with 0 <= lo <= hi")
+    if not 0 <= pair[0] <= pair[1] < math.inf:
+        raise ConfigError(f"latency {text!r} must be lo-hi with 0 <= lo <= hi (finite)")
     return pair
 
 

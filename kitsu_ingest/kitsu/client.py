@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -25,9 +26,11 @@ from kitsu_ingest.kitsu.config import ApiConfig
 from kitsu_ingest.kitsu.jsonapi import Document, parse_document
 from kitsu_ingest.kitsu.ratelimit import AdaptiveRate
 
-__all__ = ["ClientStats", "KitsuClient", "following_pages"]
+__all__ = ["MAX_PAGES_AT_ONCE", "ClientStats", "KitsuClient", "following_pages"]
 
 JSONAPI = "application/vnd.api+json"
+MAX_PAGES_AT_ONCE = 1000
+"""Most pages of one collection requested at once (Kitsu's largest, 20 users' libraries, are ~200)."""
 
 
 @dataclass
@@ -49,6 +52,8 @@ class KitsuClient:
     exponential backoff and jitter on 5xx, 429 (honouring Retry-After), 403, timeouts, dropped
     connections and malformed bodies, at most `max_attempts` times; 400, 401 and 404 are not
     retried. Paths are relative to `base_url`; absolute URLs (links.next) are used as given.
+    After `login`, the Bearer token goes only to `base_url`'s origin (scheme, host and port): a page
+    link to another origin is followed without it, as httpx does with a redirect to one.
     """
 
     def __init__(
@@ -64,6 +69,8 @@ class KitsuClient:
         backoff: tuple[float, float] = (0.5, 30.0),
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._origin = _origin(self.base_url)
+        self._auth: dict[str, str] = {}
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff = backoff
@@ -118,7 +125,9 @@ class KitsuClient:
             token = orjson.loads(response.content)["access_token"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             raise AuthError(f"unexpected answer from {token_url} (HTTP {response.status_code})") from None
-        self._http.headers["Authorization"] = f"Bearer {token}"
+        if not isinstance(token, str) or not token.isascii() or not token.isprintable():
+            raise AuthError(f"unexpected answer from {token_url} (HTTP {response.status_code})")
+        self._auth = {"Authorization": f"Bearer {token}"}
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
@@ -142,7 +151,7 @@ class KitsuClient:
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def pages(self, path: str, params: Mapping[str, Any] | None = None) -> AsyncIterator[Document]:
+    async def pages(self, path: str, params: Mapping[str, Any] | None = None) -> AsyncGenerator[Document, None]:
         """Every page of a collection: the first, then the rest all at once (their URLs are
         `links.next` with each remaining offset, from `meta.count`), in the order they arrive.
         Without a count or an offset in `links.next`, the pages are followed one by one."""
@@ -163,6 +172,10 @@ class KitsuClient:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _headers_for(self, url: str) -> dict[str, str] | None:
+        """The credentials, for a URL of the base URL's origin only."""
+        return self._auth if self._auth and _origin(url) == self._origin else None
+
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, TransientError) and exc.retry_after is not None:
@@ -180,13 +193,15 @@ class KitsuClient:
             self.stats.requests += 1
             try:
                 async with asyncio.timeout(self.timeout):
-                    response = await self._http.get(url, params=params)
+                    response = await self._http.get(url, params=params, headers=self._headers_for(url))
             except (TimeoutError, httpx.TimeoutException):
                 raise TransientError(f"timed out after {self.timeout:g} s: {url}", "timeout") from None
             except httpx.ConnectError as exc:
                 if self.stats.ok == 0:
                     raise UnreachableError(f"cannot reach {self.base_url} ({exc})") from None
                 raise TransientError(f"connection failed: {url}", "connect") from None
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:  # e.g. a links.next that is no URL
+                raise RequestRejected(f"cannot request {url!r}: {exc}") from None
             except httpx.TransportError as exc:
                 raise TransientError(f"connection dropped ({type(exc).__name__}): {url}", "dropped") from None
         return self._document(response)
@@ -219,31 +234,45 @@ class KitsuClient:
 
 def following_pages(document: Document) -> list[str] | None:
     """URLs of the pages after `document`: its `links.next` with page[offset] set to each
-    remaining offset up to `meta.count`; None when the links or count do not allow it."""
+    remaining offset up to `meta.count`; None when the links or count do not allow it (or
+    promise more than MAX_PAGES_AT_ONCE pages: those are followed one by one)."""
     if not document.next:
         return []
-    parts = urlsplit(document.next)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    values = dict(query)
     try:
+        parts = urlsplit(document.next)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        values = dict(query)
         offset, limit = int(values["page[offset]"]), int(values["page[limit]"])
     except (KeyError, ValueError):
         return None
-    if document.count is None or limit < 1:
+    count = document.count
+    if count is None or limit < 1 or offset < 0 or (count - offset) / limit > MAX_PAGES_AT_ONCE:
         return None
     return [
         urlunsplit(parts._replace(query=urlencode(
             [(k, str(o) if k == "page[offset]" else v) for k, v in query]
         )))
-        for o in range(offset, document.count, limit)
+        for o in range(offset, count, limit)
     ]
 
 
-def _seconds(value: str | None) -> float | None:
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, the default port spelled out, as a browser compares origins."""
     try:
-        return max(0.0, float(value)) if value is not None else None
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return ("", url, None)
+    scheme = parsed.scheme.lower()
+    return scheme, parsed.host.lower(), parsed.port or {"http": 80, "https": 443}.get(scheme)
+
+
+def _seconds(value: str | None) -> float | None:
+    """A Retry-After in seconds (0 or more); None for none, or one that is not a finite number."""
+    try:
+        seconds = float(value) if value is not None else None
     except ValueError:
         return None
+    return max(0.0, seconds) if seconds is not None and math.isfinite(seconds) else None
 
 
 def _error_detail(response: httpx.Response) -> str:

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from kitsu_ingest.errors import ConfigError
 from kitsu_ingest.settings import Settings
+from kitsu_ingest.urls import mask_password
 
 __all__ = ["ApiConfig"]
 
@@ -35,8 +36,19 @@ class ApiConfig:
     transport: httpx.AsyncBaseTransport | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        shown = mask_password(self.base_url)
         if not self.base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"the API URL {self.base_url!r} must start with http:// or https://")
+            raise ConfigError(f"the API URL {shown!r} must start with http:// or https://")
+        try:
+            url = httpx.URL(self.base_url)
+        except httpx.InvalidURL as exc:
+            raise ConfigError(f"the API URL {shown!r} is not a URL ({exc})") from None
+        if not url.host:
+            raise ConfigError(f"the API URL {shown!r} names no host")
+        if url.userinfo:
+            raise ConfigError(
+                f"the API URL {shown!r} carries credentials: give them as KITSU_USERNAME and KITSU_PASSWORD"
+            )
 
     @property
     def credentials(self) -> tuple[str, str] | None:

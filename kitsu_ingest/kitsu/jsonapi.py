@@ -45,7 +45,7 @@ class Document:
     def count(self) -> int | None:
         """`meta.count`, the number of records across all pages."""
         count = self.meta.get("count")
-        return count if isinstance(count, int) else None
+        return count if isinstance(count, int) and not isinstance(count, bool) else None
 
     def included_of(self, kind: str) -> dict[str, Resource]:
         """Included resources of one type, by id."""
@@ -53,46 +53,65 @@ class Document:
 
 
 def parse_document(body: bytes, url: str) -> Document:
-    """Parse a response body; a body that is not a JSON:API document is a TransientError."""
+    """Parse a response body; a body that is not a JSON:API document is a TransientError.
+
+    `data` must hold resources (objects with a string `type` and an `id`); members of the wrong
+    shape elsewhere are dropped: `included` keeps only resources, `links` only string links, and
+    `meta` is an object or empty.
+    """
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise TransientError(
-            f"malformed JSON from {url}", "malformed", payload=body[:4000].decode("utf-8", "replace")
-        ) from None
+        raise _malformed(f"malformed JSON from {url}", body) from None
     if not isinstance(payload, dict) or "data" not in payload:
-        raise TransientError(
-            f"not a JSON:API document from {url}", "malformed", payload=body[:4000].decode("utf-8", "replace")
-        )
+        raise _malformed(f"not a JSON:API document from {url}", body)
     data = payload["data"]
     single = not isinstance(data, list)
     resources = [] if data is None else ([data] if single else data)
-    if not all(isinstance(r, dict) and "id" in r and "type" in r for r in resources):
-        raise TransientError(
-            f"resources without id or type from {url}", "malformed", payload=body[:4000].decode("utf-8", "replace")
-        )
+    if not all(_is_resource(r) for r in resources):
+        raise _malformed(f"resources without id or type from {url}", body)
+    included, links, meta = payload.get("included"), payload.get("links"), payload.get("meta")
     return Document(
         url=url,
         data=resources,
-        included=[r for r in payload.get("included") or [] if isinstance(r, dict)],
-        links={k: v for k, v in (payload.get("links") or {}).items() if isinstance(v, str)},
-        meta=payload.get("meta") or {},
+        included=[r for r in included if _is_resource(r)] if isinstance(included, list) else [],
+        links={k: v for k, v in links.items() if isinstance(v, str)} if isinstance(links, dict) else {},
+        meta=meta if isinstance(meta, dict) else {},
         single=single,
     )
 
 
+def _malformed(message: str, body: bytes) -> TransientError:
+    return TransientError(message, "malformed", payload=body[:4000].decode("utf-8", "replace"))
+
+
+def _is_resource(value: Any) -> bool:
+    """An object with a string `type` and an `id` (a string, as JSON:API says; a number is let by)."""
+    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+        return False
+    ident = value.get("id")
+    return isinstance(ident, str) or (isinstance(ident, int) and not isinstance(ident, bool))
+
+
 def linkage(resource: Resource, name: str) -> tuple[str, str] | Literal[_Missing.MISSING] | None:
-    """The (type, id) a relationship points at; None for `data: null`; MISSING if absent."""
-    relationship = (resource.get("relationships") or {}).get(name)
+    """The (type, id) a relationship points at; None for `data: null`; MISSING if absent.
+    Raises ValueError for linkage data that is not one resource identifier."""
+    relationships = resource.get("relationships")
+    relationship = relationships.get(name) if isinstance(relationships, dict) else None
     if not isinstance(relationship, dict) or "data" not in relationship:
         return MISSING
     data = relationship["data"]
     if data is None:
         return None
-    return (str(data["type"]), str(data["id"]))
-
+    if not _is_resource(data):
+        raise ValueError(f"malformed {name} linkage {data!r}")
+    return (data["type"], str(data["id"]))
 
 
 def query_of(url: str) -> dict[str, list[str]]:
-    """The query parameters of a URL, decoded (`filter[userId]` -> ['7'])."""
-    return parse_qs(urlsplit(url).query)
+    """The query parameters of a URL, decoded (`filter[userId]` -> ['7']); none for a URL that
+    cannot be parsed."""
+    try:
+        return parse_qs(urlsplit(url).query)
+    except ValueError:
+        return {}

@@ -8,6 +8,7 @@
     plots      pair plot, sweep plot, PCA scatter (PNG)
     store      runs and per-user results in the store; `load_cluster_labels` for the recommender
     run        the whole pipeline, callable from Python (`segment_users`)
+    limits     the ranges of its options (dimensions, seeds, samples)
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from kitsu_ingest.clikit import database_option
+from kitsu_ingest.segment.limits import MAX_DIMS, MAX_SEED, MIN_SAMPLE
 
 __all__ = ["segment_users"]
 
@@ -22,12 +23,14 @@ __all__ = ["segment_users"]
               help="Number(s) of clusters to sweep; the best silhouette is kept.")
 @click.option("--features", "features_text", default="svd", show_default=True,
               metavar="svd[,categories,status]", help="Feature blocks for the clustering.")
-@click.option("--dims", default=16, show_default=True, help="TruncatedSVD dimensions.")
-@click.option("--sample-silhouette", default=5000, show_default=True,
+@click.option("--dims", type=click.IntRange(1, MAX_DIMS), default=16, show_default=True,
+              help="TruncatedSVD dimensions.")
+@click.option("--sample-silhouette", type=click.IntRange(MIN_SAMPLE), default=5000, show_default=True,
               help="Users in the (seeded) silhouette sample.")
-@click.option("--fit-sample", default=100_000, show_default=True,
+@click.option("--fit-sample", type=click.IntRange(MIN_SAMPLE), default=100_000, show_default=True,
               help="Users KMeans is fitted on (all users are then labelled).")
-@click.option("--seed", default=0, show_default=True, help="Seed of every sample and fit.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True,
+              help="Seed of every sample and fit.")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1),
               help="Threads for the k sweep (1 is fastest on a busy 2-core machine).")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kitsu_ingest.outputs import written_whole
 from kitsu_ingest.segment.clusters import SweepRow
 from kitsu_ingest.segment.tiers import TIER_LABELS
 
@@ -33,8 +34,11 @@ def _save(fig: Figure, path: Path, title: str) -> Path:
 
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    try:
+        with written_whole(path) as partial:
+            fig.savefig(partial, dpi=90)
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from kitsu_ingest.segment import clusters as cl
 from kitsu_ingest.segment.errors import ConfigError, SegmentError
 from kitsu_ingest.segment.features import FeatureSpec, activity, build_features
+from kitsu_ingest.segment.limits import MAX_DIMS, MAX_SEED, MIN_SAMPLE
 from kitsu_ingest.segment.load import load_anime, load_events, load_users
 from kitsu_ingest.segment.profiles import cluster_profiles
 from kitsu_ingest.segment.store import save_run
@@ -76,8 +78,12 @@ class SegmentReport:
 def _validate(options: SegmentOptions) -> None:
     if options.bins not in BIN_RULES:
         raise ConfigError(f"unknown bin rule {options.bins!r}; use one of: {', '.join(BIN_RULES)}")
-    if options.silhouette_sample < 10 or options.fit_sample < 10:
-        raise ConfigError("--sample-silhouette and the fit sample must be at least 10")
+    if options.silhouette_sample < MIN_SAMPLE or options.fit_sample < MIN_SAMPLE:
+        raise ConfigError(f"--sample-silhouette and the fit sample must be at least {MIN_SAMPLE}")
+    if not 1 <= options.features.dims <= MAX_DIMS:
+        raise ConfigError(f"--dims must be between 1 and {MAX_DIMS}, not {options.features.dims}")
+    if not 0 <= options.features.seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be between 0 and {MAX_SEED}, not {options.features.seed}")
 
 
 def segment_users(engine: Engine, options: SegmentOptions = SegmentOptions(),
@@ -170,10 +176,15 @@ def _plots(options: SegmentOptions, users: Any, tiers: Any, table: list[cl.Sweep
                "log1p(ratingsCount)": np.log1p(users.ratings[kept]),
                "log1p(favoritesCount)": np.log1p(users.favorites[kept]),
                "interaction_score": tiers.score[kept]}
-    paths = [plots.tier_pairplot(out / "tiers_pairplot.png", metrics, tiers.tier[kept], seed=seed)]
-    say("plots", 1, 3)
-    paths.append(plots.sweep_plot(out / "k_sweep.png", table, k))
-    say("plots", 2, 3)
-    paths.append(plots.pca_scatter(out / "clusters_pca.png", matrix, labels, seed=seed))
+    try:
+        paths = [plots.tier_pairplot(out / "tiers_pairplot.png", metrics, tiers.tier[kept], seed=seed)]
+        say("plots", 1, 3)
+        paths.append(plots.sweep_plot(out / "k_sweep.png", table, k))
+        say("plots", 2, 3)
+        paths.append(plots.pca_scatter(out / "clusters_pca.png", matrix, labels, seed=seed))
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise  # the CLI says "disk full"
+        raise ConfigError(f"cannot write the plots in {out}: {exc.strerror or exc}") from None
     say("plots", 3, 3)
     return [str(p) for p in paths]

@@ -9,7 +9,8 @@ from kitsu_ingest.store.upsert import upsert as upsert  # eager: the function sh
 
 _EXPORTS = {
     "describe_url": "engine", "make_engine": "engine", "parse_database_url": "engine",
-    "current_revision": "migrate", "downgrade": "migrate", "head_revision": "migrate", "open_store": "migrate",
+    "current_revision": "migrate", "downgrade": "migrate", "head_revision": "migrate",
+    "is_known_revision": "migrate", "open_store": "migrate",
     "require_current_schema": "migrate", "upgrade": "migrate",
     "Anime": "models", "CrawlError": "models", "CrawlRun": "models", "CrawlUser": "models", "Favorite": "models",
     "LibraryEntry": "models", "SegmentRun": "models", "User": "models", "UserSegment": "models",

@@ -53,7 +53,12 @@ def current(database_url: str | None) -> None:
     """Show the database's schema revision and the newest one."""
     engine = make_engine(get_settings(database_url=database_url).database_url)
     now, head = migrate.current_revision(engine), migrate.head_revision()
-    state = "up to date" if now == head else "behind: run `kitsu-ingest db upgrade`"
+    if now == head:
+        state = "up to date"
+    elif now is not None and not migrate.is_known_revision(now):
+        state = "newer than this kitsu-recs: upgrade kitsu-recs"
+    else:
+        state = "behind: run `kitsu-ingest db upgrade`"
     click.echo(f"{describe_url(engine.url)}: schema {now or 'empty'}, newest {head} ({state})")
 
 

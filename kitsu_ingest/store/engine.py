@@ -11,6 +11,7 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from kitsu_ingest.errors import ConfigError, StoreError
+from kitsu_ingest.urls import mask_password
 
 __all__ = ["describe_url", "make_engine", "parse_database_url"]
 
@@ -25,12 +26,15 @@ _SQLITE_PRAGMAS = (
 
 
 def parse_database_url(url: str) -> URL:
-    """Validate a DATABASE_URL; PostgreSQL URLs without a driver get psycopg (version 3)."""
+    """Validate a DATABASE_URL; PostgreSQL URLs without a driver get psycopg (version 3).
+    No message ever shows the URL's password."""
     try:
+        if any(c < " " or c == "\x7f" for c in url):
+            raise ValueError("a control character")
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         raise ConfigError(
-            f"DATABASE_URL {url!r} is not a database URL; "
+            f"DATABASE_URL {mask_password(url)!r} is not a database URL; "
             "use sqlite:///path/to/file.db or postgresql+psycopg://user@host/dbname"
         ) from None
     backend = parsed.get_backend_name()
@@ -50,9 +54,12 @@ def parse_database_url(url: str) -> URL:
 
 
 def describe_url(url: URL | str) -> str:
-    """The URL with any password masked, fit for messages."""
-    parsed = url if isinstance(url, URL) else make_url(url)
-    return parsed.render_as_string(hide_password=True)
+    """The URL with any password masked, fit for messages (also when it cannot be parsed)."""
+    try:
+        text = (url if isinstance(url, URL) else make_url(url)).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        text = str(url)
+    return mask_password(text)
 
 
 def _prepare_sqlite_path(url: URL, *, create: bool) -> None:

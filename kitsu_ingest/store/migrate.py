@@ -8,10 +8,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from kitsu_ingest.errors import SchemaBehindError, StoreError
+from kitsu_ingest.errors import ConfigError, SchemaAheadError, SchemaBehindError, StoreError
 from kitsu_ingest.store.engine import describe_url, make_engine
 from kitsu_ingest.store.models import metadata
 
@@ -21,6 +22,7 @@ __all__ = [
     "current_revision",
     "downgrade",
     "head_revision",
+    "is_known_revision",
     "open_store",
     "require_current_schema",
     "upgrade",
@@ -54,11 +56,41 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def is_known_revision(revision: str) -> bool:
+    """Whether this code has the migration `revision` (False for one made by a newer kitsu-recs)."""
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except CommandError:
+        return False
+    return True
+
+
+def _require_known(engine: Engine, current: str | None) -> None:
+    """Raise SchemaAheadError when the database is at a revision this code does not know."""
+    if current is not None and not is_known_revision(current):
+        raise SchemaAheadError(
+            f"the database {describe_url(engine.url)} is at schema {current}, newer than this "
+            f"kitsu-recs knows (its newest is {head_revision()}): upgrade kitsu-recs to use it"
+        )
+
+
 def _run(engine: Engine, action: str, revision: str) -> None:
+    _require_known(engine, current_revision(engine))
     config = alembic_config()
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        getattr(command, action)(config, revision)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            getattr(command, action)(config, revision)
+    except CommandError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "Can't locate revision" in reason:
+            reason = f"unknown schema revision {revision!r} (this kitsu-recs knows base, {_known()} and head)"
+        raise ConfigError(f"cannot {action} to {revision!r}: {reason}") from None
+
+
+def _known() -> str:
+    script = ScriptDirectory.from_config(alembic_config())
+    return ", ".join(s.revision for s in reversed(list(script.walk_revisions())))
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -84,10 +116,12 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
 
 
 def require_current_schema(engine: Engine) -> None:
-    """Raise SchemaBehindError unless the database is at the newest revision."""
+    """Raise SchemaBehindError unless the database is at the newest revision (SchemaAheadError
+    when it is at a revision of a newer kitsu-recs)."""
     current, head = current_revision(engine), head_revision()
     if current == head:
         return
+    _require_known(engine, current)
     where = describe_url(engine.url)
     if current is None:
         raise SchemaBehindError(

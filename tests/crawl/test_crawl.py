@@ -1,11 +1,19 @@
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
-from kitsu_ingest.crawl import CrawlPlan, CrawlProgress, sample_offsets
+from kitsu_ingest.crawl import CrawlPlan, CrawlProgress, ledger, sample_offsets
 from kitsu_ingest.crawl.ledger import STALE_AFTER, utcnow
+from kitsu_ingest.crawl.lock import CrawlLock, try_lock
 from kitsu_ingest.emulator import FaultConfig
 from kitsu_ingest.errors import ConfigError, StoreError
 from kitsu_ingest.store import CrawlRun, CrawlUser, User
@@ -79,6 +87,26 @@ def test_interrupted_crawl_resumes_to_the_same_store(store: Engine, store_url: s
 def test_a_live_crawl_locks_the_store_and_a_dead_one_does_not(store: Engine) -> None:
     run_crawl(store, CrawlPlan(sample=5, seed=1))
     runs = CrawlRun.__table__
+    with store.begin() as conn:  # a crawl killed a moment ago: still `running`, a fresh heartbeat
+        conn.execute(update(runs).values(status="running", heartbeat_at=utcnow()))
+    live = try_lock(store)  # ... or a live one, which holds the store's lock
+    assert live is not None and live.exclusive
+    try:
+        with pytest.raises(StoreError, match=r"another crawl \(run 1"):
+            run_crawl(store, CrawlPlan(sample=5, seed=1))
+        assert try_lock(store) is None
+    finally:
+        live.release()
+    # The lock died with its holder: the fresh heartbeat does not make the dead run look alive.
+    assert run_crawl(store, CrawlPlan(sample=5, seed=1)).status == "done"
+    with store.connect() as conn:
+        assert conn.execute(select(runs.c.status).order_by(runs.c.id)).scalars().all() == ["interrupted", "done"]
+
+
+def test_without_an_os_lock_the_heartbeat_decides(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ledger, "try_lock", lambda engine: CrawlLock())  # a lock that proves nothing
+    run_crawl(store, CrawlPlan(sample=5, seed=1))
+    runs = CrawlRun.__table__
     with store.begin() as conn:
         conn.execute(update(runs).values(status="running", heartbeat_at=utcnow()))
     with pytest.raises(StoreError, match="another crawl"):
@@ -137,21 +165,14 @@ def test_faults_and_kills_end_in_the_fault_free_store(store: Engine, tmp_path) -
     assert snapshot(store) == snapshot(clean)
 
 
-def test_sigkill_at_any_moment_then_resume(store_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
+def _cli(store_url: str) -> list[str]:
+    return [sys.executable, "-m", "kitsu_ingest.cli", "crawl", "--database-url", store_url, "--emulator",
+            "--emulator-users", "600", "--emulator-seed", "3", "--rate", "0", "--quiet"]
 
-    from kitsu_ingest.store import make_engine
-    from kitsu_ingest.store.migrate import upgrade
 
-    engine = make_engine(store_url)
-    upgrade(engine)
-    cli = [sys.executable, "-m", "kitsu_ingest.cli", "crawl", "--database-url", store_url, "--emulator",
-           "--emulator-users", "600", "--emulator-seed", "3", "--rate", "0", "--quiet"]
-    process = subprocess.Popen([*cli, "--sample", "120", "--seed", "6"], cwd=tmp_path)
+def _started(command: list[str], engine: Engine, cwd: Path) -> tuple[subprocess.Popen[str], int]:
+    """A crawl in a process of its own, once it has stored some users (or ended, or a minute passed)."""
+    process = subprocess.Popen(command, cwd=cwd, stderr=subprocess.PIPE, text=True)
     done_users = 0
     deadline = time.monotonic() + 60
     while done_users == 0 and time.monotonic() < deadline and process.poll() is None:
@@ -160,14 +181,66 @@ def test_sigkill_at_any_moment_then_resume(store_url: str, tmp_path) -> None:  #
             done_users = conn.execute(
                 select(func.count()).where(CrawlUser.__table__.c.state == "done")
             ).scalar_one()
+    return process, done_users
+
+
+def test_sigkill_at_any_moment_then_resume(store_url: str, tmp_path: Path) -> None:
+    from kitsu_ingest.store import make_engine
+    from kitsu_ingest.store.migrate import upgrade
+
+    engine = make_engine(store_url)
+    upgrade(engine)
+    process, done_users = _started([*_cli(store_url), "--sample", "120", "--seed", "6"], engine, tmp_path)
     killed = process.poll() is None
     os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    with engine.begin() as conn:  # a killed crawl leaves its run `running`; let it look dead
-        conn.execute(update(CrawlRun.__table__).values(heartbeat_at=utcnow() - STALE_AFTER * 2))
-    done = subprocess.run([*cli, "--resume"], cwd=tmp_path, capture_output=True, text=True)
+    process.communicate()
+    # The killed crawl left its run `running` with a fresh heartbeat, but its lock died with it:
+    # the resume is accepted at once.
+    done = subprocess.run([*_cli(store_url), "--resume"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     users = crawled_users(engine)
     assert len(users) == 120
     assert stored_rows(engine) == truth_rows(users)
     assert killed and 0 < done_users < 120
+
+
+def test_sigterm_stops_a_crawl_as_ctrl_c_does(store_url: str, tmp_path: Path) -> None:
+    from kitsu_ingest.store import make_engine
+    from kitsu_ingest.store.migrate import upgrade
+
+    engine = make_engine(store_url)
+    upgrade(engine)
+    process, done_users = _started([*_cli(store_url), "--sample", "120", "--seed", "6"], engine, tmp_path)
+    assert process.poll() is None and 0 < done_users < 120
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert err.startswith("error: terminated") and err.count("\n") == 1, err
+    with engine.connect() as conn:
+        assert conn.execute(select(CrawlRun.__table__.c.status)).scalar_one() == "interrupted"
+    done = subprocess.run([*_cli(store_url), "--resume"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    users = crawled_users(engine)
+    assert len(users) == 120 and stored_rows(engine) == truth_rows(users)
+
+
+def test_a_plan_with_ids_the_store_cannot_hold_is_refused(store: Engine) -> None:
+    for users in [(2**63,), (5, 0), (-3,)]:
+        with pytest.raises(ConfigError, match="is not a Kitsu id"):
+            run_crawl(store, CrawlPlan(users=users))
+    summary = run_crawl(store, CrawlPlan(users=(2**63 - 1, 2)))  # the largest id fits (and is missing)
+    assert summary.status == "done" and summary.users_missing == 1 and summary.users_done == 1
+
+
+def test_a_stored_run_that_can_never_start_is_set_aside(store: Engine) -> None:
+    runs = CrawlRun.__table__
+    with store.begin() as conn:  # what an older version stored for `crawl --users 99999999999999999999`
+        conn.execute(runs.insert().values(started_at=utcnow(), status="interrupted", base_url="x",
+                                          params={"users": [99999999999999999999], "batch_users": 20}))
+    with pytest.raises(ConfigError, match=r"cannot be resumed .* start a new crawl"):
+        run_crawl(store, CrawlPlan(), resume=True)
+    with store.connect() as conn:
+        assert conn.execute(select(runs.c.status)).scalar_one() == ledger.ABANDONED
+    with pytest.raises(ConfigError, match="nothing to resume"):
+        run_crawl(store, CrawlPlan(), resume=True)
+    assert run_crawl(store, CrawlPlan(users=(2,))).status == "done"

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from kitsu_ingest.cli import main
 from kitsu_ingest.crawl.ledger import utcnow
+from kitsu_ingest.crawl.lock import try_lock
 from kitsu_ingest.store import CrawlRun, make_engine
 from kitsu_ingest.store import engine as engine_module
 from kitsu_ingest.store.migrate import upgrade
@@ -56,8 +57,13 @@ def test_json_summary_and_a_busy_store(db: str) -> None:
     engine = make_engine(db)
     with engine.begin() as conn:
         conn.execute(update(CrawlRun.__table__).values(status="running", heartbeat_at=utcnow()))
-    code, _, err = invoke("--sample", "10", "--database-url", db, *EMULATOR)
-    assert code == 2 and "another crawl" in err
+    live = try_lock(engine)  # a live crawl holds the store's lock
+    assert live is not None
+    try:
+        code, _, err = invoke("--sample", "10", "--database-url", db, *EMULATOR)
+    finally:
+        live.release()
+    assert code == 2 and "another crawl (run 1, pid " in err and err.count("\n") == 1
 
 
 def test_full_disk_stops_cleanly_and_resumes(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,3 +79,54 @@ def test_full_disk_stops_cleanly_and_resumes(db: str, monkeypatch: pytest.Monkey
     assert code == 0 and json.loads(out)["users_total"] == 60
     with make_engine(db).connect() as conn:
         assert conn.execute(select(CrawlRun.__table__.c.status)).scalar_one() == "done"
+
+
+def _runs(db: str) -> list[tuple[int, str]]:
+    runs = CrawlRun.__table__
+    with make_engine(db).connect() as conn:
+        return [tuple(r) for r in conn.execute(select(runs.c.id, runs.c.status).order_by(runs.c.id))]
+
+
+@pytest.mark.parametrize("ids", ["99999999999999999999", "5,9223372036854775808", "0", "-1,2"])
+def test_ids_outside_the_id_type_are_refused_before_any_run_is_stored(db: str, ids: str) -> None:
+    code, _, err = invoke("--users", ids, "--database-url", db, *EMULATOR)
+    assert code == 2 and "Traceback" not in err
+    assert "user ids are whole numbers from 1 to 9223372036854775807" in err
+    assert _runs(db) == []
+    code, _, err = invoke("--resume", "--database-url", db, *EMULATOR)
+    assert code == 2 and "nothing to resume" in err
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--since", "0001-01-01T00:00:00+01:00"], "out of range once converted to UTC"),
+    (["--since", "9999-12-31T23:59:59-01:00"], "out of range once converted to UTC"),
+    (["--since", "yesterday"], "is not a date"),
+    (["--users", "1", "--rate", "inf"], "not a finite number"),
+    (["--users", "1", "--rate", "nan"], "not a finite number"),
+    (["--users", "1", "--timeout", "nan"], "not a finite number"),
+    (["--users", "1", "--emulator-seed", "-1"], "--emulator-seed"),
+    (["--users", "1", "--emulator-users", "1000000000000"], "1 to 100,000,000 users"),
+])
+def test_bad_values_get_one_error_and_exit_2(db: str, args: list[str], needle: str) -> None:
+    code, _, err = invoke(*args, "--database-url", db, "--emulator")
+    assert code == 2 and needle in err and "Traceback" not in err
+    assert _runs(db) == []
+
+
+def test_resume_refuses_since(db: str) -> None:
+    code, _, err = invoke("--resume", "--since", "2024-01-01", "--database-url", db, *EMULATOR)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("error: --resume finishes the unfinished crawl") and "--since" in err
+
+
+def test_bad_user_agent_and_env_file_are_one_line(db: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KITSU_USER_AGENT", "kitsu-récs (+https://example.org)")
+    code, _, err = invoke("--users", "1", "--database-url", db, *EMULATOR)
+    assert code == 2 and err.count("\n") == 1
+    assert "invalid setting KITSU_USER_AGENT: use printable ASCII only" in err
+    monkeypatch.delenv("KITSU_USER_AGENT")
+    (tmp_path / ".env").write_bytes(b"\x7fELF\x02\x01\x01\x00\xd0\xff\xfe binary")
+    code, _, err = invoke("--users", "1", "--database-url", db, *EMULATOR)
+    assert code == 2 and err.count("\n") == 1 and ".env is not UTF-8 text" in err
+    assert _runs(db) == []

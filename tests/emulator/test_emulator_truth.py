@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from kitsu_ingest.emulator import HEAVY_USER, ground_truth
@@ -80,3 +81,45 @@ def test_cli_refuses_a_busy_port() -> None:
         port = sock.getsockname()[1]
         result = CliRunner().invoke(main, ["emulator", "--port", str(port), "--users", "10"])
     assert result.exit_code == 2 and f"cannot listen on 127.0.0.1:{port}" in result.output
+
+
+def test_truth_into_a_folder_that_does_not_exist_is_one_line(tmp_path) -> None:
+    from kitsu_ingest.cli import main
+
+    result = CliRunner().invoke(main, ["emulator", "truth", "--users", "5", "--out", str(tmp_path / "no" / "x")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.strip() == f"error: cannot write {tmp_path / 'no' / 'x'}: No such file or directory"
+
+
+def test_truth_is_written_whole_or_not_at_all(tmp_path, monkeypatch) -> None:
+    from kitsu_ingest.emulator import cli
+
+    out = tmp_path / "truth.jsonl"
+    out.write_text("the previous export\n")
+    real = cli.ground_truth
+
+    def dies_after_one_user(*args, **kwargs):
+        yield next(real(*args, **kwargs))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "ground_truth", dies_after_one_user)
+    result = CliRunner().invoke(emulator, ["truth", "--users", "20", "--out", str(out)])
+    assert result.exit_code != 0
+    assert out.read_text() == "the previous export\n" and [p.name for p in tmp_path.iterdir()] == ["truth.jsonl"]
+
+
+def test_population_bounds() -> None:
+    from kitsu_ingest.cli import main
+    from kitsu_ingest.emulator import Population
+    from kitsu_ingest.errors import ConfigError
+
+    for args in (["emulator", "--users", str(10**12)], ["emulator", "truth", "--users", str(10**12)]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2
+        assert result.stderr.strip() == "error: --users must be at most 100,000,000, what the emulator can hold " \
+                                        "in memory (got 1,000,000,000,000)"
+    result = CliRunner().invoke(main, ["emulator", "truth", "--users", "5", "--seed", "-1"])
+    assert result.exit_code == 2 and "Invalid value for '--seed'" in result.stderr
+    for users, seed in ((0, 7), (10**12, 7), (5, -1)):
+        with pytest.raises(ConfigError):
+            Population(users, seed)

@@ -216,3 +216,46 @@ def test_pages_fetches_the_rest_at_once() -> None:
             return [r["id"] async for doc in kitsu.pages("/users", {"page[limit]": 2}) for r in doc.data]
 
     assert sorted(run(go())) == ["0", "1", "2", "3", "4"]
+
+
+@respx.mock
+def test_the_token_goes_only_to_the_base_urls_origin() -> None:
+    token = httpx.Response(200, json={"access_token": "tok"})
+    respx.post("https://kitsu.test/api/oauth/token").mock(return_value=token)
+    first = {"data": [{"id": "1", "type": "users"}], "meta": {"count": 4},
+             "links": {"next": "https://evil.test/api/edge/users?page%5Blimit%5D=1&page%5Boffset%5D=1"}}
+    elsewhere = {"data": [{"id": "2", "type": "users"}], "meta": {"count": 4},
+                 "links": {"next": "http://kitsu.test/api/edge/users?page%5Blimit%5D=1&page%5Boffset%5D=2"}}
+    plain_http = {"data": [{"id": "3", "type": "users"}], "meta": {"count": 4},
+                  "links": {"next": "https://kitsu.test:443/api/edge/users?page%5Blimit%5D=1&page%5Boffset%5D=3"}}
+    last = {"data": [{"id": "4", "type": "users"}], "meta": {"count": 4}, "links": {}}
+    home = respx.get(f"{BASE}/users").mock(side_effect=[httpx.Response(200, json=first),
+                                                        httpx.Response(200, json=last)])
+    evil = respx.get("https://evil.test/api/edge/users").mock(return_value=httpx.Response(200, json=elsewhere))
+    other_scheme = respx.get("http://kitsu.test/api/edge/users").mock(return_value=httpx.Response(200, json=plain_http))
+
+    async def go() -> list[str]:
+        async with client() as kitsu:
+            await kitsu.login("me", "secret")
+            ids = [r["id"] for r in (await kitsu.get("/users", {"page[limit]": 1})).data]
+            document = await kitsu.get(first["links"]["next"])
+            while True:
+                ids += [r["id"] for r in document.data]
+                if not document.next:
+                    return ids
+                document = await kitsu.get(document.next)
+
+    assert run(go()) == ["1", "2", "3", "4"]
+    # Other origins (another host, another scheme) are followed without the token ...
+    assert "Authorization" not in evil.calls[0].request.headers
+    assert "Authorization" not in other_scheme.calls[0].request.headers
+    # ... and the base URL's origin, its default port spelled out or not, gets it.
+    assert [c.request.headers.get("Authorization") for c in home.calls] == ["Bearer tok", "Bearer tok"]
+    assert str(home.calls[1].request.url).endswith("page%5Boffset%5D=3")  # the link that named :443
+
+
+@respx.mock
+def test_anonymous_requests_carry_no_authorization() -> None:
+    route = respx.get(f"{BASE}/users").mock(return_value=httpx.Response(200, json=PAGE))
+    run(get("/users"))
+    assert "Authorization" not in route.calls[0].request.headers

@@ -42,3 +42,16 @@ def test_emulator_config_builds_a_client_that_answers() -> None:
             return (await kitsu.get("/users", {"page[limit]": 1})).count
 
     assert asyncio.run(users()) == 50
+
+
+@pytest.mark.parametrize(("url", "needle"), [
+    ("http://[::1/api/edge", "is not a URL"),
+    ("https:///api/edge", "names no host"),
+    ("https://ann:hunter2@kitsu.app/api/edge", "carries credentials"),
+    ("ftp://ann:hunter2@kitsu.app/api/edge", "must start with http"),
+    ("http://ann:hunter2@[::1/api/edge", "is not a URL"),
+])
+def test_an_unusable_api_url_is_refused_before_any_request(url: str, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle) as caught:
+        ApiConfig.from_settings(get_settings(kitsu_base_url=url))
+    assert "hunter2" not in str(caught.value)

@@ -94,3 +94,48 @@ def test_no_libraries_and_k_larger_than_users(sqlite_store: Engine, rows: Simple
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "k=40 is more than the" in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["--dims", "-3"], ["--dims", "0"], ["--dims", "100000"], ["--sample-silhouette", "5"], ["--fit-sample", "-1"],
+    ["--seed", "-1"], ["--seed", str(2**32)], ["--threads", "0"],
+])
+def test_numeric_options_are_range_checked_before_anything_is_stored(
+    sqlite_store: Engine, rows: SimpleNamespace, args: list[str]
+) -> None:
+    rows.fill(sqlite_store, 12)
+    result = _run("--database-url", _url(sqlite_store), "--no-plots", "--k", "2", *args)
+    assert result.exit_code == 2 and f"Invalid value for '{args[0]}'" in result.stderr
+    assert "Traceback" not in result.output and load_cluster_labels(sqlite_store) is None
+
+
+def test_options_from_python_are_checked_too(sqlite_store: Engine) -> None:
+    from kitsu_ingest.errors import ConfigError
+    from kitsu_ingest.segment import FeatureSpec, SegmentOptions, segment_users
+
+    for spec, message in [(FeatureSpec(dims=-3), "--dims"), (FeatureSpec(seed=-1), "--seed")]:
+        with pytest.raises(ConfigError, match=message):
+            segment_users(sqlite_store, SegmentOptions(features=spec, out_dir=None))
+
+
+def test_plots_are_written_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.figure import Figure
+
+    from kitsu_ingest.segment import plots
+    from kitsu_ingest.segment.clusters import SweepRow
+
+    table = [SweepRow(k=2, inertia=10.0, silhouette=0.5, davies_bouldin=1.0, seconds=0.1)]
+    target = tmp_path / "k_sweep.png"
+    target.write_bytes(b"the previous plot")
+
+    def dies_half_way(self: Figure, path: Path, **kwargs: object) -> None:
+        Path(path).write_bytes(b"\x89PNG half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", dies_half_way)
+    with pytest.raises(OSError):
+        plots.sweep_plot(target, table, 2)
+    assert target.read_bytes() == b"the previous plot" and [p.name for p in tmp_path.iterdir()] == [target.name]
+    monkeypatch.undo()
+    assert plots.sweep_plot(target, table, 2) == target
+    assert target.read_bytes().startswith(b"\x89PNG") and [p.name for p in tmp_path.iterdir()] == [target.name]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
+import pytest
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from kitsu_ingest.segment import store as segment_store
 from kitsu_ingest.segment.features import activity
 from kitsu_ingest.segment.load import load_events, load_users
 from kitsu_ingest.segment.store import latest_run_id, load_cluster_labels, load_tiers, save_run
-from kitsu_ingest.store import Favorite, LibraryEntry, User, upsert
+from kitsu_ingest.store import Favorite, LibraryEntry, SegmentRun, User, UserSegment, upsert
 
 
 def _fill(engine: Engine, rows: SimpleNamespace) -> None:
@@ -55,3 +60,44 @@ def test_results_round_trip_on_each_backend(store: Engine) -> None:
     assert labels.user_ids.tolist() == [1, 70211] and labels.labels.tolist() == [1, 0]
     assert load_cluster_labels(store, first) is None
     assert load_tiers(store, first) == {1: "low", 5: None, 70211: "high"}
+
+
+def _save(engine: Engine, k: int | None, clusters: list[int], **changes: object) -> int:
+    ids = np.array([1, 5, 70211])
+    arguments: dict[str, Any] = {
+        "bins": "equal", "k": k, "params": {}, "summary": {"users": 3}, "user_ids": ids,
+        "scores": np.array([1.5, np.nan, 2.5]), "tiers": ["low", None, "high"], "clusters": np.array(clusters),
+    }
+    return save_run(engine, **(arguments | changes))
+
+
+def test_a_run_and_its_rows_are_written_together(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    complete = _save(store, 2, [0, -1, 1])
+
+    def killed(*args: object, **kwargs: object) -> None:  # the process dies while writing the rows
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(segment_store, "upsert", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _save(store, 3, [2, -1, 1])
+    monkeypatch.undo()
+    with store.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(SegmentRun.__table__)).scalar_one() == 1
+    assert latest_run_id(store) == complete
+
+
+def test_readers_skip_incomplete_runs(store: Engine) -> None:
+    complete = _save(store, 2, [0, -1, 1])
+    runs, users = SegmentRun.__table__, UserSegment.__table__
+    with store.begin() as conn:  # what older versions left when killed between the run and its rows
+        empty = conn.execute(runs.insert().values(created_at=datetime(2024, 1, 1), bins="equal", k=2, params={},
+                                                  summary={"users": 3}).returning(runs.c.id)).scalar_one()
+        partial = conn.execute(runs.insert().values(created_at=datetime(2024, 1, 1), bins="equal", k=2, params={},
+                                                    summary={"users": 3}).returning(runs.c.id)).scalar_one()
+        conn.execute(users.insert().values(run_id=partial, user_id=1, cluster=0))
+    assert latest_run_id(store) == latest_run_id(store, with_clusters=True) == complete
+    labels = load_cluster_labels(store)
+    assert labels is not None and labels.run_id == complete and labels.labels.tolist() == [0, 1]
+    assert load_cluster_labels(store, empty) is None and load_cluster_labels(store, partial) is None
+    newest = _save(store, None, [-1, -1, -1])  # a newer complete run without clusters
+    assert latest_run_id(store) == newest and latest_run_id(store, with_clusters=True) == complete

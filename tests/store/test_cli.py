@@ -4,10 +4,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from kitsu_ingest import __version__
 from kitsu_ingest.cli import main
-from kitsu_ingest.store.migrate import head_revision
+from kitsu_ingest.store import make_engine
+from kitsu_ingest.store.migrate import current_revision, head_revision
 from recommender.cli import main as recommend_main
 
 
@@ -69,3 +71,46 @@ def test_stats_on_a_missing_store_creates_nothing(tmp_path) -> None:  # type: ig
     code, _, err = run("stats", "--database-url", f"sqlite:///{tmp_path}/absent/k.db")
     assert code == 2 and err.startswith("error: no store at") and err.strip().count("\n") == 0
     assert not (tmp_path / "absent").exists()
+
+
+def test_a_url_with_a_password_is_never_echoed() -> None:
+    code, _, err = run("stats", "--database-url", "postgresql://u:PW@[::1:5432/x")
+    assert code == 2 and err.strip().count("\n") == 0
+    assert "'postgresql://u:***@[::1:5432/x' is not a database URL" in err and "PW" not in err
+
+
+def _newer(store_url: str) -> None:
+    """The store as a newer kitsu-recs would leave it: at a revision this code does not know."""
+    assert run("db", "upgrade", "--database-url", store_url)[0] == 0
+    engine = make_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+
+
+def test_a_store_migrated_by_newer_code_says_so_in_one_line(store_url: str) -> None:
+    _newer(store_url)
+    for args in (["stats"], ["db", "upgrade"], ["db", "downgrade", "--yes"], ["crawl", "--users", "1", "--emulator"]):
+        code, _, err = run(*args, "--database-url", store_url)
+        assert code == 2 and err.strip().count("\n") == 0, (args, err)
+        assert "is at schema 0099, newer than this kitsu-recs knows (its newest is" in err
+        assert "upgrade kitsu-recs" in err and "db upgrade`" not in err
+    code, out, _ = run("db", "current", "--database-url", store_url)
+    assert code == 0 and "newer than this kitsu-recs: upgrade kitsu-recs" in out
+    engine = make_engine(store_url)
+    assert current_revision(engine) == "0099"  # nothing was touched
+    engine.dispose()
+
+
+@pytest.mark.parametrize("command", ["upgrade", "downgrade"])
+def test_an_unknown_target_revision_is_one_line(store_url: str, command: str) -> None:
+    assert run("db", "upgrade", "--database-url", store_url)[0] == 0
+    extra = ["--yes"] if command == "downgrade" else []
+    code, _, err = run("db", command, "--revision", "nonsense", *extra, "--database-url", store_url)
+    assert code == 2 and err.strip().count("\n") == 0
+    assert f"cannot {command} to 'nonsense': unknown schema revision 'nonsense'" in err
+    code, _, err = run("db", "upgrade", "--revision", "+5", "--database-url", store_url)
+    assert code == 2 and err.strip().count("\n") == 0 and err.startswith("error: cannot upgrade to '+5'")
+    engine = make_engine(store_url)
+    assert current_revision(engine) == head_revision()
+    engine.dispose()

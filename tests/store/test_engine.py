@@ -64,3 +64,24 @@ def test_create_false_opens_an_existing_store(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/store.db", create=False)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar_one() == 1
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://u:PW@[::1:5432/x",          # an IPv6 host without its closing bracket
+    "postgresql://u:PW@host:port/x",           # a port that is not a number
+    "postgresql+psycopg://u:PW@host/x\x00",    # a control character
+    "postgresql://u:P@W@[::1/x",               # an unescaped @ in the password
+    "postgresql://u:P\nW@h:x/db",               # a newline in it
+])
+def test_a_password_is_masked_even_in_a_url_that_cannot_be_parsed(url: str) -> None:
+    with pytest.raises(ConfigError, match="is not a database URL") as caught:
+        parse_database_url(url)
+    message = str(caught.value)
+    assert "u:***@" in message and "PW" not in message and "P@W" not in message and "P\nW" not in message
+    assert "PW" not in describe_url(url) and "P\nW" not in describe_url(url)
+
+
+def test_describe_url_masks_the_whole_password() -> None:
+    assert describe_url("postgresql+psycopg://u:p@ss@h/db") == "postgresql+psycopg://u:***@h/db"
+    assert describe_url("sqlite:///data/a@b.db") == "sqlite:///data/a%40b.db"
+    assert describe_url("postgresql+psycopg://u@h:5432/db") == "postgresql+psycopg://u@h:5432/db"
