@@ -54,6 +54,9 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a bad option value: one line too, naming the command's --help
+            where = f"{exc.ctx.command_path} --help" if exc.ctx is not None else "--help"
+            fail(f"{' '.join(exc.format_message().split())} (see {where})")
         except self.user_errors as exc:
             fail(str(exc))
         except KeyboardInterrupt:
