@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
 from kitsu_ingest.store.models import Favorite, LibraryEntry
 from kitsu_ingest.store.upsert import upsert
-from recommender.cli import main
 from recommender.registry import load_model
+from tests.recommender.conftest import run_recommend as _run
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 STATUSES = ["completed", "current", "planned", "on_hold", "dropped"]
@@ -32,13 +31,6 @@ def _synthetic(users: int = 90, items: int = 45, seed: int = 0) -> pd.DataFrame:
             for u in range(users) for i in range(items)
             if rng.random() < (0.45 if i % 3 == taste[u] else 0.03)]
     return pd.DataFrame(rows, columns=["uid", "anime", "status", "plays", "when"])
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture

@@ -14,16 +14,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from recommender.cli import main
 from recommender.data.events import EventWeights, event_strengths, load_weights
 from recommender.data.interactions import Interactions, from_frame
 from recommender.evaluation.tuning import SearchConfig
 from recommender.registry import load_model
 from recommender.training import TrainConfig, context_for, train, train_and_save
+from tests.recommender.conftest import run_recommend as _run
 
 STATUSES = ["completed", "current", "planned", "on_hold", "dropped"]
 FAST = {"families": ("als", "itemknn", "ease", "popularity"), "seconds": None, "trials": 7}
@@ -83,13 +82,6 @@ def test_learnt_weights_change_training_but_not_what_is_evaluated(tmp_path: Path
     assert saved.card.weights.as_dict() == pytest.approx({**result.weights})
     assert {"results.csv", "history.png", "effects.png"} <= {p.name for p in saved.path.iterdir()}
     assert saved.card.search["tune_weights"] is True
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    outcome = CliRunner().invoke(main, list(args))
-    if outcome.exception and not isinstance(outcome.exception, SystemExit):
-        raise outcome.exception
-    return outcome.exit_code, outcome.stdout, outcome.stderr
 
 
 @pytest.fixture
