@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from recommender.errors import DataError
 from recommender.evaluation.metrics import PRIMARY_METRIC, metric_key
+from recommender.evaluation.spaces import DEFAULTS
 from recommender.evaluation.tuning import Candidate, SearchConfig
 from recommender.models.factory import BASELINES
 
@@ -32,16 +33,8 @@ if TYPE_CHECKING:
     from recommender.models.base import Model
     from recommender.registry import ModelCard
 
-__all__ = ["DEFAULT_PARAMS", "TrainConfig", "TrainResult", "best_candidates", "card_of", "context_for", "identity",
+__all__ = ["TrainConfig", "TrainResult", "best_candidates", "card_of", "context_for", "identity",
            "reproduce", "test_candidates", "train", "train_and_save"]
-
-DEFAULT_PARAMS: dict[str, Any] = {"transform": "log", "bm25": False, "factors": 64, "regularization": 0.3,
-                                  "alpha": 10.0, "iterations": 20}
-"""ALS's long-standing default configuration (the budgeted search starts from it)."""
-_BASELINE_PARAMS: dict[str, dict[str, Any]] = {
-    "popularity": {}, "itemknn": {"kind": "bm25", "neighbours": 100}, "random": {},
-    "cluster_popularity": {"min_support": 5}}
-
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -116,7 +109,7 @@ def _baselines(context: SearchContext, config: TrainConfig, searched: set[str], 
         names.append("cluster_popularity")
     rows = []
     for name in names:
-        params = {"transform": "linear", "bm25": False, **_BASELINE_PARAMS[name]}
+        params = DEFAULTS[name]
         started = time.perf_counter()
         model = fit_candidate(Candidate(name, params, None, {}), context.matrix("train", params, None),
                               seed=config.seed, labels=clusters)
@@ -229,15 +222,11 @@ def reproduce(card: ModelCard, data: Interactions, clusters: Any = None) -> dict
     search = SearchConfig(tune_weights=any(f.get("weights") for f in card.families.values()))
     context = context_for(data, card.config, search, clusters=clusters)
     families = card.families or {card.family: {"params": card.params},
-                                 **{b: {"params": {"transform": "linear", "bm25": False, **_BASELINE_PARAMS[b]}}
-                                    for b in card.config.baselines}}
+                                 **{b: {"params": DEFAULTS[b]} for b in card.config.baselines}}
     candidates = {name: Candidate(name, dict(f["params"]), f.get("weights"), {}) for name, f in families.items()}
-    if clusters is not None and "cluster_popularity" not in candidates:
-        candidates["cluster_popularity"] = Candidate(
-            "cluster_popularity", {"transform": "linear", "bm25": False, **_BASELINE_PARAMS["cluster_popularity"]},
-            None, {})
-    if clusters is None:
-        candidates.pop("cluster_popularity", None)
+    candidates.pop("cluster_popularity", None)
+    if clusters is not None:
+        candidates["cluster_popularity"] = Candidate("cluster_popularity", DEFAULTS["cluster_popularity"], None, {})
     return test_candidates(context, candidates, card.config, clusters)
 
 

@@ -118,10 +118,11 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
     from recommender.data.events import load_weights
     from recommender.data.sources import describe_source
     from recommender.evaluation.grid import Grid, load_grid
+    from recommender.evaluation.spaces import DEFAULTS
     from recommender.evaluation.study import connect_storage, open_study
     from recommender.evaluation.tuning import SearchConfig
     from recommender.registry import check_writable
-    from recommender.training import DEFAULT_PARAMS, TrainConfig, identity, train_and_save
+    from recommender.training import TrainConfig, identity, train_and_save
     from recommender.training import train as train_only
 
     url, directory = resolve(database_url, model_dir)
@@ -132,7 +133,10 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
     weights = load_weights(weights_file)
     grid = None
     if grid_file is not None or any(v is not None for v in axes.values()):
-        base = Grid.single(DEFAULT_PARAMS) if grid_file is None else Grid() if grid_file == "" else load_grid(grid_file)
+        if grid_file is None:  # axis options alone: a grid around ALS's defaults
+            base = Grid.single(DEFAULTS["als"])
+        else:
+            base = load_grid(grid_file) if grid_file else Grid()
         grid = base.override(**axes)
     if storage is None and study is not None:
         raise RecommenderError("--study names a shared study: give its --storage URL too")

@@ -17,7 +17,8 @@ from kitsu_ingest.domain import DEFAULT_FAVORITE_WEIGHT, DEFAULT_STATUS_WEIGHTS
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["CONFIDENCES", "SEARCHABLE", "WEIGHT_RANGE", "confidence_of", "model_params", "starting_points",
+__all__ = ["CONFIDENCES", "DEFAULTS", "SEARCHABLE", "STRONG_ALS", "WEIGHT_RANGE", "confidence_of", "model_params",
+           "starting_points",
            "suggest"]
 
 CONFIDENCES: dict[str, tuple[str, bool]] = {"linear": ("linear", False), "log": ("log", False),
@@ -73,22 +74,33 @@ def model_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k not in ("transform", "bm25")}
 
 
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "als": {"transform": "log", "bm25": False, "factors": 64, "regularization": 0.3, "alpha": 10.0, "iterations": 20},
+    "itemknn": {"transform": "linear", "bm25": False, "kind": "bm25", "neighbours": 100},
+    "ease": {"transform": "linear", "bm25": False, "regularization": 500.0, "max_items": EASE_MAX_ITEMS},
+    "popularity": {"transform": "linear", "bm25": False},
+    "random": {"transform": "linear", "bm25": False},
+    "cluster_popularity": {"transform": "linear", "bm25": False, "min_support": 5},
+}
+"""Each family's well-known default configuration: the baselines as tested, the search's start."""
+STRONG_ALS = {"transform": "log", "bm25": False, "factors": 128, "regularization": 30.0, "alpha": 1.0, "iterations": 30}
+"""Where public benchmarks put ALS's best: strong regularization, low alpha (a second start)."""
+_FIXED = {"max_items"}  # set by the code, not searched
+
+
+def _as_trial(family: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A configuration as the trial parameters `suggest` would have drawn for it."""
+    chosen = {f"{family}.{k}": v for k, v in model_params(params).items() if k not in _FIXED}
+    return chosen if family == "popularity" else {f"{family}.confidence": confidence_of(params), **chosen}
+
+
 def starting_points(families: tuple[str, ...], kinds: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The configurations a budgeted search tries first (as trial parameters): each family's
-    well-known default, so that tuning never ends below the defaults it replaces."""
-    defaults = {
-        "als": {"als.confidence": "log", "als.factors": 64, "als.regularization": 0.3, "als.alpha": 10.0,
-                "als.iterations": 20},
-        "itemknn": {"itemknn.confidence": "linear", "itemknn.kind": "bm25", "itemknn.neighbours": 100},
-        "ease": {"ease.confidence": "linear", "ease.regularization": 500.0},
-        "popularity": {},
-    }
-    # ALS also starts where public benchmarks put its best: strong regularization, low alpha.
-    strong = {"als.confidence": "log", "als.factors": 128, "als.regularization": 30.0, "als.alpha": 1.0,
-              "als.iterations": 30}
+    default, so that tuning never ends below the defaults it replaces, and ALS's strong start."""
     weights = {**DEFAULT_STATUS_WEIGHTS, "favorite": DEFAULT_FAVORITE_WEIGHT}
     start = {f"w.{kind}": float(weights.get(kind, 1.0)) for kind in kinds}
-    points = [(family, defaults[family]) for family in families]
+    points = [(family, DEFAULTS[family]) for family in families]
     if "als" in families:
-        points.append(("als", strong))
-    return [{**({"family": family} if len(families) > 1 else {}), **point, **start} for family, point in points]
+        points.append(("als", STRONG_ALS))
+    return [{**({"family": family} if len(families) > 1 else {}), **_as_trial(family, point), **start}
+            for family, point in points]
