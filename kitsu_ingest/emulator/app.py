@@ -41,6 +41,12 @@ class EmulatorConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
     cache_size: int = 2048
     """How many generated users to keep in memory (an LRU cache)."""
+    day: int = 0
+    """The world at the end of this day (0: the frozen world of 2021-11-30; see population.py)."""
+    churn: float = 0.01
+    """Share of all entries edited per day after day 0."""
+    growth: float = 0.001
+    """New users per day after day 0, as a share of `users`."""
 
 
 class _Api:
@@ -50,6 +56,7 @@ class _Api:
         self.pop = population
         self.cat = population.catalogue
         self.anime = doc.AnimeRenderer(self.cat)
+        self.owners = doc.UserRenderer()
 
     # -- users --------------------------------------------------------------------------------
 
@@ -109,20 +116,19 @@ class _Api:
         base = _base(req)
         linkage, user_linkage = bool(set(params.include) - {"user"}), "user" in params.include
         categories = "anime.categories" in params.include
-        data: list[Any] = []
-        shown: dict[int, None] = {}
-        for user, rows in sel.groups:
-            idx = user.library.anime[rows]
-            if categories and self.cat.nsfw[idx].any():
-                raise _SERVER_ERROR
-            data += doc.entries(user, rows, base, self.cat, keep, linkage, user_linkage)
-            shown.update((int(i), None) for i in idx[~self.cat.nsfw[idx]])
-        out: dict[str, Any] = {"data": data}
+        idx = sel.entries.anime
+        if categories and self.cat.nsfw[idx].any():
+            raise _SERVER_ERROR
+        owners = [u.id for u in sel.owners]
+        out: dict[str, Any] = {"data": doc.entries(sel.entries, owners, base, self.cat, keep, linkage,
+                                                   user_linkage)}
         if params.include:
-            included = self._anime_included(list(shown), base, anime_keep, categories) if linkage else []
+            shown = list(dict.fromkeys(idx[~self.cat.nsfw[idx]].tolist()))
+            included = self._anime_included(shown, base, anime_keep, categories) if linkage else []
             if user_linkage:
                 user_keep = params.fieldset("users", doc.USER_FIELDS)
-                included += [doc.user(user, base, user_keep) for user, _ in sel.groups]
+                once = {u.id: u for u in sel.owners}  # each owner once, in page order
+                included += [self.owners.resource(u, base, user_keep) for u in once.values()]
             out["included"] = included
         if scoped:
             params.filters.pop("userId")
@@ -141,13 +147,15 @@ class _Api:
     def entry(self, req: Request, params: Params) -> dict[str, Any]:
         user, row = self._entry(req.path_params["id"])
         keep = params.fieldset("libraryEntries", doc.ENTRY_FIELDS)
-        return {"data": doc.entries(user, np.array([row]), _base(req), self.cat, keep, False)[0]}
+        one = user.library.take(np.array([row]))
+        return {"data": doc.entries(one, [user.id], _base(req), self.cat, keep, False)[0]}
 
     def _entry(self, ident: str) -> tuple[User, int]:
         eid = int(ident) if ident.isdigit() else 0
         user = self.pop.get(eid // ENTRY_STRIDE)
-        row = eid % ENTRY_STRIDE - 1
-        if user is None or not 0 <= row < len(user.library) or user.library.private[row]:
+        ids = user.library.ids if user is not None else np.empty(0, dtype=np.int64)
+        row = int(np.searchsorted(ids, eid))
+        if user is None or row == len(ids) or ids[row] != eid or user.library.private[row]:
             raise not_found(ident)
         return user, row
 
@@ -265,7 +273,8 @@ def _endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 def create_app(config: EmulatorConfig | None = None) -> Starlette:
     """The emulator as an ASGI app (use with uvicorn or `httpx.ASGITransport`)."""
     config = config or EmulatorConfig()
-    api = _Api(Population(config.users, config.seed, cache_size=config.cache_size))
+    api = _Api(Population(config.users, config.seed, cache_size=config.cache_size, day=config.day,
+                          churn=config.churn, growth=config.growth))
     routes = [
         Route("/users", _endpoint(api.users)),
         Route("/users/{id}", _endpoint(api.user)),

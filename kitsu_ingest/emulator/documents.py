@@ -6,6 +6,7 @@ Attribute names, order and types follow the recorded responses in `shared/data/k
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -15,10 +16,10 @@ import numpy as np
 import orjson
 
 from kitsu_ingest.emulator.catalogue import CATEGORIES, Catalogue
-from kitsu_ingest.emulator.population import STATUSES, Favorite, User
+from kitsu_ingest.emulator.model import STATUSES, Favorite, Library, User
 
 __all__ = [
-    "ANIME_FIELDS", "ENTRY_FIELDS", "FAVORITE_FIELDS", "USER_FIELDS", "AnimeRenderer", "category",
+    "ANIME_FIELDS", "ENTRY_FIELDS", "FAVORITE_FIELDS", "USER_FIELDS", "AnimeRenderer", "UserRenderer", "category",
     "entries", "favorite", "iso", "isos", "item", "user",
 ]
 
@@ -128,28 +129,27 @@ def user(u: User, base: str, keep: set[str] | None = None) -> dict[str, Any]:
             "relationships": _fast_rels(base, "users", _USER_RELS, keep, u.id)}
 
 
-def entries(u: User, rows: np.ndarray, base: str, catalogue: Catalogue, keep: set[str] | None,
+def entries(lib: Library, owners: Sequence[int], base: str, catalogue: Catalogue, keep: set[str] | None,
             linkage: bool, user_linkage: bool = False) -> list[dict[str, Any]]:
-    """`libraryEntries` resource objects for rows of a user's library.
+    """`libraryEntries` resource objects for library rows (columns) and their owners' ids.
 
     With `linkage` (include=anime) `relationships.anime.data` is `{type, id}`, or null for NSFW anime;
     with `user_linkage` (include=user) `relationships.user.data` is the owner's `{type, id}`.
     """
-    lib = u.library
-    created, updated = isos(lib.created[rows]), isos(lib.updated[rows])
-    progressed, started = isos(lib.progressed[rows]), isos(lib.started[rows])
-    finished = isos(lib.finished[rows])
-    anime_ids = catalogue.ids[lib.anime[rows]].tolist()
-    nsfw = catalogue.nsfw[lib.anime[rows]].tolist()
-    owner = f'{{"type":"users","id":"{u.id}"}}'
+    created, updated = isos(lib.created), isos(lib.updated)
+    progressed, started = isos(lib.progressed), isos(lib.started)
+    finished = isos(lib.finished)
+    anime_ids = catalogue.ids[lib.anime].tolist()
+    nsfw = catalogue.nsfw[lib.anime].tolist()
+    status, progress = lib.status.tolist(), lib.progress.tolist()
+    ratings, reconsumed = lib.rating.tolist(), lib.reconsume_count.tolist()
     out = []
-    for j, r in enumerate(rows.tolist()):
-        eid = int(lib.ids[r])
-        rating = int(lib.rating[r])
+    for j, eid in enumerate(lib.ids.tolist()):
+        rating = ratings[j]
         attrs = {
-            "createdAt": created[j], "updatedAt": updated[j], "status": STATUSES[lib.status[r]],
-            "progress": int(lib.progress[r]), "volumesOwned": 0, "reconsuming": False,
-            "reconsumeCount": int(lib.reconsume_count[r]), "notes": None, "private": False,
+            "createdAt": created[j], "updatedAt": updated[j], "status": STATUSES[status[j]],
+            "progress": progress[j], "volumesOwned": 0, "reconsuming": False,
+            "reconsumeCount": reconsumed[j], "notes": None, "private": False,
             "reactionSkipped": "unskipped", "progressedAt": progressed[j], "startedAt": started[j],
             "finishedAt": finished[j], "rating": f"{rating / 4:.1f}" if rating else "0.0",
             "ratingTwenty": rating or None,
@@ -157,7 +157,7 @@ def entries(u: User, rows: np.ndarray, base: str, catalogue: Catalogue, keep: se
         data = "null" if nsfw[j] else f'{{"type":"anime","id":"{anime_ids[j]}"}}'
         linked = {"anime": data} if linkage else {}
         if user_linkage:
-            linked["user"] = owner
+            linked["user"] = f'{{"type":"users","id":"{owners[j]}"}}'
         rels = _fast_rels(base, "library-entries", _ENTRY_RELS, keep, eid, linked)
         out.append({"id": str(eid), "type": "libraryEntries",
                     "links": {"self": f"{base}/library-entries/{eid}"},
@@ -211,6 +211,24 @@ def _frequencies(ratings: int, average: float) -> dict[str, str]:
     weights = [1.0 / (1.0 + (k - peak) ** 2) for k in range(2, 21)]
     total = sum(weights)
     return {str(k): str(int(ratings * w / total)) for k, w in zip(range(2, 21), weights)}
+
+
+class UserRenderer:
+    """`users` resource objects, serialised once per (user, host, fieldset) and reused as fragments
+    (a delta's pages name the same active users again and again)."""
+
+    def __init__(self, size: int = 65536) -> None:
+        self.size = size
+        self._cache: OrderedDict[tuple[int, str, frozenset[str] | None], orjson.Fragment] = OrderedDict()
+
+    def resource(self, u: User, base: str, keep: set[str] | None = None) -> orjson.Fragment:
+        key = (u.id, base, None if keep is None else frozenset(keep))
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = orjson.Fragment(orjson.dumps(user(u, base, keep)))
+            if len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return hit
 
 
 class AnimeRenderer:

@@ -16,136 +16,116 @@ user is the same whatever `--users` says and whichever order users are asked for
   the anime's real favourite rate, rating and taste; plus a few manga, characters and people.
 - 8% of ids are deleted (404). User 70211 always exists and is a heavy user (650 entries, 36 anime
   favourites), as in the original study; with `users < 70211` it is the one id beyond the dense range.
+
+Days (the world changes after day 0; day k covers [NOW + (k-1) * 86400, NOW + k * 86400), NOW being
+2021-11-30T00:00Z; `Population(..., day=d)` is the world at the end of day d; day 0 is the world above):
+
+- Each day, `active_share(churn)` = max(2%, 2 * churn) of the users who existed the day before are
+  active (a hash of seed, uid and day). An active user deletes ~2% of their entries, edits
+  `churn / active_share` of the others (planned -> current, current -> more episodes or completed with
+  progress = episodes, on hold or dropped -> current again, a rating set or changed; id and anime kept,
+  updatedAt inside the day, in ms) and adds ~2 anime they do not have yet (ids continue their sequence,
+  never reused; privacy and NSFW as for their other entries). So `churn` of all entries change per day.
+- ceil(growth * users) users register each day: the next ids of the same gapped sequence, registration
+  time increasing with id. Their libraries follow the model above with every date inside their first
+  day (about `growth` more changed entries a day); on later days they may be active like anyone.
+- A profile's updatedAt follows its user's latest change; ratingsCount and lifeSpentOnAnime follow the
+  library; favourites do not change.
+- The day-d user is the day-0 (or registration-day) user replayed through its active days (the draws
+  of day k come from (seed, uid, k)), so a user costs about the same at any day. The visible entries
+  changed on days 1..d, the deletions and the owners are gathered once, on demand, into a `DeltaIndex`
+  (delta.py): the site-wide `filter[since]` and the facts `changed_since`, `deleted_since` read it.
 """
 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
 import numpy as np
 
 from kitsu_ingest.emulator.catalogue import N_TASTES, Catalogue, load_calibration
+from kitsu_ingest.emulator.days import (
+    MAX_DAY,
+    History,
+    active,
+    active_share,
+    registration_times,
+    registrations_per_day,
+    replay,
+)
+from kitsu_ingest.emulator.delta import DeltaIndex
+from kitsu_ingest.emulator.model import (
+    EMPTY_LIBRARY,
+    ENTRY_STRIDE,
+    FAVORITE_STRIDE,
+    FAVORITE_TYPES,
+    HEAVY_USER,
+    NOW,
+    STATUSES,
+    Favorite,
+    Library,
+    User,
+    day_start,
+    mix,
+)
 from kitsu_ingest.errors import ConfigError
 
 __all__ = [
     "ENTRY_STRIDE", "FAVORITE_STRIDE", "FAVORITE_TYPES", "HEAVY_USER", "MAX_USERS", "STATUSES", "Favorite",
-    "Library", "Population", "User",
+    "History", "Library", "Population", "User",
 ]
 
-STATUSES = ("completed", "planned", "current", "on_hold", "dropped")
-FAVORITE_TYPES = ("Anime", "Manga", "Character", "Person")
-ENTRY_STRIDE = 5000
-"""Library entry ids are `user_id * ENTRY_STRIDE + k` (k = 1.. in creation order)."""
-FAVORITE_STRIDE = 100
-"""Favourite ids are `user_id * FAVORITE_STRIDE + k`."""
-HEAVY_USER = 70211
 MAX_USERS = 100_000_000
 """The largest population the emulator serves: it keeps every existing id in memory (about 3 GB at
 this size, 1.8 s and 0.3 GB per 10 million users, measured)."""
-NOW = datetime(2021, 11, 30, tzinfo=UTC).timestamp()
 _START = datetime(2013, 3, 1, tzinfo=UTC).timestamp()
 _DELETED_PER_MILLE = 80
 _MAINSTREAM = 0.06
 _MAX_LENGTH = 4000
 _POP_EXPONENT = 0.7
 _ITEM_ID_RANGE = {"Manga": 60_000, "Character": 200_000, "Person": 40_000}
+_PRIVATE_SALT = 0x9A1
 _NAME_A = ("Neko", "Kuro", "Shiro", "Aki", "Yuki", "Hiro", "Ren", "Kai", "Mika", "Sora", "Luna", "Rin",
            "Taka", "Zero", "Nova", "Echo")
 _NAME_B = ("chan", "kun", "fan", "otaku", "senpai", "ninja", "fox", "wolf", "blade", "star", "moon",
            "dream", "", "x", "san", "ko")
 
 
-@dataclass(frozen=True, eq=False)
-class Library:
-    """All of a user's anime entries (private ones too), as columns in id order. NaN dates are null."""
-
-    ids: np.ndarray
-    anime: np.ndarray
-    status: np.ndarray
-    progress: np.ndarray
-    rating: np.ndarray
-    created: np.ndarray
-    updated: np.ndarray
-    started: np.ndarray
-    finished: np.ndarray
-    progressed: np.ndarray
-    private: np.ndarray
-    reconsume_count: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-
-_EMPTY = Library(*(np.empty(0, dtype=t) for t in (
-    np.int64, np.int32, np.int8, np.int32, np.int8, *[np.float64] * 5, bool, np.int16)))
-
-
-@dataclass(frozen=True)
-class Favorite:
-    id: int
-    item_type: str
-    item_id: int
-    rank: int
-    created: float
-
-
-@dataclass(frozen=True, eq=False)
-class User:
-    """One user's profile, library and favourites."""
-
-    id: int
-    name: str
-    slug: str | None
-    created: float
-    updated: float
-    taste: np.ndarray
-    nsfw_ok: bool
-    library: Library
-    favorites: tuple[Favorite, ...]
-    counters: dict[str, int]
-    profile: dict[str, str | None]
-
-    @property
-    def taste_group(self) -> int:
-        return int(np.argmax(self.taste))
-
-    @property
-    def visible(self) -> np.ndarray:
-        """Mask of the entries anonymous callers see (not private)."""
-        return ~self.library.private
-
-
-def _mix(x: np.ndarray | int, seed: int) -> np.ndarray:
-    """A vectorised 64-bit hash (splitmix64) of ids under a seed."""
-    with np.errstate(over="ignore"):
-        z = np.asarray(x, dtype=np.uint64) + np.uint64(seed % 2**32) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
 def user_name(uid: int, seed: int) -> str:
     """A user's (not unique) display name."""
-    h = int(_mix(uid, seed + 1))
+    h = int(mix(uid, seed + 1))
     digits = str(h >> 40 & 1023) if h >> 20 & 1 else ""
     return f"{_NAME_A[h & 15]}{_NAME_B[h >> 4 & 15]}{digits}"
 
 
 class Population:
-    """`users` existing users over ids 1.. with gaps, each generated on demand from (seed, id)."""
+    """`users` users over ids 1.. with gaps at day 0, plus those registered on days 1..`day`; each
+    generated on demand from (seed, id) and replayed through the days it was active."""
 
     def __init__(self, users: int, seed: int, catalogue: Catalogue | None = None,
-                 cache_size: int = 2048) -> None:
+                 cache_size: int = 2048, day: int = 0, churn: float = 0.01, growth: float = 0.001) -> None:
         if not 1 <= users <= MAX_USERS:
             raise ConfigError(f"an emulated population has 1 to {MAX_USERS:,} users, not {users:,}")
         if seed < 0:
             raise ConfigError(f"the emulator's seed must not be negative (got {seed})")
-        self.seed, self.size = seed, users
+        if not 0 <= day <= MAX_DAY:
+            raise ConfigError(f"the emulator's day is 0 to {MAX_DAY:,} (got {day})")
+        for name, share in (("churn", churn), ("growth", growth)):
+            if not 0 <= share <= 1:
+                raise ConfigError(f"the emulator's {name} is a share between 0 and 1 (got {share})")
+        self.seed, self.size, self.day, self.churn, self.growth = seed, users, day, churn, growth
         self.catalogue = catalogue or Catalogue.default()
-        self.user_ids = self._existing_ids(users, seed)
+        day0 = self._ids(0, users, seed)
+        if HEAVY_USER not in day0:
+            day0[-1] = HEAVY_USER
+        self.registrations_per_day = registrations_per_day(users, growth)
+        """How many users register each day (ceil(growth * users))."""
+        self._new = self._ids(int(day0[-1]), self.registrations_per_day * day, seed)
+        self._signup_day, self._signup_time = registration_times(self._new, seed, self.registrations_per_day)
+        self.user_ids = np.concatenate([day0, self._new]) if day else day0
+        self._edit_share = churn / active_share(churn) if churn > 0 else 0.0
         cat = self.catalogue
         self._order = np.argsort(cat.taste, kind="stable")
         weights = cat.user_count[self._order].astype(np.float64) ** _POP_EXPONENT
@@ -158,20 +138,18 @@ class Population:
         self._cal = load_calibration()["libraries"]
         self.user = lru_cache(maxsize=cache_size)(self._generate)
         self._names: dict[str, list[int]] | None = None
+        self._delta: DeltaIndex | None = None
 
     @staticmethod
-    def _existing_ids(users: int, seed: int) -> np.ndarray:
-        span = int(users * 1000 / (1000 - _DELETED_PER_MILLE)) + 200
+    def _ids(after: int, count: int, seed: int) -> np.ndarray:
+        """The first `count` ids above `after` that are not deleted (8% are; never user 70211)."""
+        span = int(count * 1000 / (1000 - _DELETED_PER_MILLE)) + 200
         while True:
-            ids = np.arange(1, span + 1, dtype=np.int64)
-            ids = ids[(_mix(ids, seed) % np.uint64(1000) >= _DELETED_PER_MILLE) | (ids == HEAVY_USER)]
-            if len(ids) >= users:
-                break
+            ids = np.arange(after + 1, after + span + 1, dtype=np.int64)
+            ids = ids[(mix(ids, seed) % np.uint64(1000) >= _DELETED_PER_MILLE) | (ids == HEAVY_USER)]
+            if len(ids) >= count:
+                return ids[:count]
             span *= 2
-        ids = ids[:users]
-        if HEAVY_USER not in ids:
-            ids[-1] = HEAVY_USER
-        return ids
 
     def __len__(self) -> int:
         return len(self.user_ids)
@@ -202,25 +180,83 @@ class Population:
         needle = text.lower()
         return [u for name, ids in self._name_index().items() if needle in name.lower() for u in ids]
 
+    # -- days -----------------------------------------------------------------------------------
+
+    def new_user_ids(self, since_day: int = 1) -> np.ndarray:
+        """Ids of the users who registered on days `since_day`..`day` (id order)."""
+        return self._new[self._signup_day >= since_day]
+
+    def touched_ids(self) -> np.ndarray:
+        """Users with a change on days 1..`day`: registered then, or active on a day after registering."""
+        parts = [self._new]
+        for k in range(1, self.day + 1):
+            there = np.concatenate([self.user_ids[: self.size], self._new[self._signup_day < k]])
+            parts.append(there[active(there, k, self.seed, self.churn)])
+        return np.unique(np.concatenate(parts))
+
+    def delta(self) -> DeltaIndex:
+        """The visible entries changed on days 1..`day` and the deletions, gathered on first use
+        (~20 s of CPU per million users and day at churn 0.01)."""
+        if self._delta is None:
+            self._delta = DeltaIndex.build(self.touched_ids(), self.history)
+        return self._delta
+
+    def changed_since(self, since: float) -> int:
+        """Visible entries edited or added at or after `since` (epoch seconds, >= NOW): the
+        `meta.count` of a site-wide `filter[since]` + `filter[kind]=anime` query."""
+        return self.delta().changed_since(since)
+
+    def deleted_since(self, since_day: int = 1) -> int:
+        """Visible entries of the world at the end of day `since_day - 1` deleted by the end of `day`:
+        what a site-wide delta from then cannot see."""
+        return self.delta().deleted_since(since_day)
+
     # -- generation ---------------------------------------------------------------------------
 
     def _generate(self, uid: int) -> User:
+        return self.history(uid).user
+
+    def history(self, uid: int) -> History:
+        """The user at the end of `day` and its visible deletions: its day-0 (or registration-day)
+        self replayed through the days it was active."""
+        i = int(np.searchsorted(self._new, uid))
+        if i < len(self._new) and self._new[i] == uid:
+            first = int(self._signup_day[i])
+            user, private_rate = self._fresh(uid, float(self._signup_time[i]), day_start(first + 1))
+        else:
+            first = 0
+            user, private_rate = self._fresh(uid, None, NOW)
+        days = np.arange(first + 1, self.day + 1)
+        days = days[active(uid, days, self.seed, self.churn)].tolist()
+
+        def pick(rng: np.random.Generator, n: int) -> np.ndarray:
+            return self._pick(rng, n, user.taste, user.nsfw_ok)
+
+        return replay(user, days, self.seed, self._edit_share, self.catalogue, pick, private_rate)
+
+    def _fresh(self, uid: int, created: float | None, horizon: float) -> tuple[User, float]:
+        """The user as generated (every date before `horizon`), and its share of private entries.
+        `created=None`: a day-0 user, created along the id range."""
         rng = np.random.default_rng((self.seed, uid))
         taste = rng.dirichlet(np.full(N_TASTES, 0.12))
         nsfw_ok = bool(rng.random() < 0.10)
-        created = _START + (NOW - 60 * 86400 - _START) * min(uid / 1_250_000, 1.0) ** 0.8
-        created = round(created + rng.uniform(0, 86400), 3)
+        born = _START + (NOW - 60 * 86400 - _START) * min(uid / 1_250_000, 1.0) ** 0.8
+        born = round(born + rng.uniform(0, 86400), 3)
+        created = born if created is None else created
         length = self._length(rng, uid)
-        library = self._library(rng, uid, length, taste, nsfw_ok, created)
-        favorites = self._favorites(rng, uid, library, taste, created)
+        library, private_rate = self._library(rng, uid, length, taste, nsfw_ok, created, horizon)
+        if length == 0:
+            private_rate = 0.3 if int(mix(uid, self.seed ^ _PRIVATE_SALT)) % 100 < 5 else 0.0
+        favorites = self._favorites(rng, uid, library, taste, created, horizon)
         name = user_name(uid, self.seed)
-        updated = float(np.nanmax(library.updated)) if len(library) else created + 3600.0
-        return User(
+        updated = float(np.nanmax(library.updated)) if len(library) else min(created + 3600.0, horizon)
+        user = User(
             id=uid, name=name, slug=f"{name.lower()}-{uid}" if rng.random() < 0.25 else None,
             created=created, updated=round(max(updated, created), 3), taste=taste, nsfw_ok=nsfw_ok,
             library=library, favorites=favorites,
             counters=self._counters(rng, library, favorites), profile=_profile(rng),
         )
+        return user, private_rate
 
     def _length(self, rng: np.random.Generator, uid: int) -> int:
         if uid == HEAVY_USER:
@@ -264,14 +300,14 @@ class Population:
         return picked[:n].astype(np.int32)
 
     def _library(self, rng: np.random.Generator, uid: int, n: int, taste: np.ndarray,
-                 nsfw_ok: bool, user_created: float) -> Library:
+                 nsfw_ok: bool, user_created: float, horizon: float) -> tuple[Library, float]:
         if n == 0:
-            return _EMPTY
+            return EMPTY_LIBRARY, 0.0
         cat, cal = self.catalogue, self._cal
         anime = self._pick(rng, n, taste, nsfw_ok)
         n = len(anime)
-        mix = np.array([cal["status_mix"][s] for s in STATUSES]) * cal["status_concentration"]
-        status = rng.choice(5, size=n, p=rng.dirichlet(mix)).astype(np.int8)
+        shares = np.array([cal["status_mix"][s] for s in STATUSES]) * cal["status_concentration"]
+        status = rng.choice(5, size=n, p=rng.dirichlet(shares)).astype(np.int8)
         on_taste = taste[cat.taste[anime]] >= 0.05
         status[(status == 0) & ~on_taste & (rng.random(n) < 0.12)] = 4
         eps = cat.episode_count[anime]
@@ -284,22 +320,24 @@ class Population:
         rated = (rng.random(n) < rng.beta(1.2, 1.5)) & (status != 1)
         score = rng.normal(14.0, 1.5) + 2.0 * on_taste - 1.0 + rng.normal(0, 2.6, n) - 3.0 * (status == 4)
         rating = np.where(rated, np.clip(np.rint(score), 2, 20), 0).astype(np.int8)
-        created = np.sort(user_created + (NOW - user_created) * rng.beta(1.0, 1.5, n))
-        updated = created + (NOW - created) * rng.random(n) ** 4
-        created, updated = np.round(created, 3), np.round(updated, 3)
+        created = np.sort(user_created + (horizon - user_created) * rng.beta(1.0, 1.5, n))
+        updated = created + (horizon - created) * rng.random(n) ** 4
+        last = horizon - 0.001  # rounding never reaches the horizon: day k's entries are all in day k
+        created, updated = np.minimum(np.round(created, 3), last), np.minimum(np.round(updated, 3), last)
         nan = np.full(n, np.nan)
         started = np.where((status != 1) & (rng.random(n) < 0.6), created, nan)
         finished = np.where((status == 0) & (rng.random(n) < 0.8), updated, nan)
-        private = rng.random(n) < (0.3 if rng.random() < 0.05 else 0.0)
+        draws = rng.random(n)
+        private_rate = 0.3 if rng.random() < 0.05 else 0.0
         return Library(
             ids=uid * ENTRY_STRIDE + np.arange(1, n + 1, dtype=np.int64), anime=anime, status=status,
             progress=progress, rating=rating, created=created, updated=updated, started=started,
-            finished=finished, progressed=np.where(progress > 0, updated, nan), private=private,
+            finished=finished, progressed=np.where(progress > 0, updated, nan), private=draws < private_rate,
             reconsume_count=((status == 0) & (rng.random(n) < 0.03)).astype(np.int16),
-        )
+        ), private_rate
 
     def _favorites(self, rng: np.random.Generator, uid: int, lib: Library, taste: np.ndarray,
-                   user_created: float) -> tuple[Favorite, ...]:
+                   user_created: float, horizon: float) -> tuple[Favorite, ...]:
         cat = self.catalogue
         watched = np.flatnonzero(np.isin(lib.status, (0, 2, 3)) & ~cat.nsfw[lib.anime])
         if uid == HEAVY_USER:
@@ -320,7 +358,7 @@ class Population:
             ids = rng.choice(_ITEM_ID_RANGE[kind], size=k, replace=False) + 1
             items += [(kind, int(i)) for i in ids]
         order = rng.permutation(len(items))
-        when = np.sort(user_created + (NOW - user_created) * rng.random(len(items)))
+        when = np.sort(user_created + (horizon - user_created) * rng.random(len(items)))
         ranks: dict[str, int] = {}
         favs = []
         for k, j in enumerate(order):

@@ -56,7 +56,7 @@ class UserTruth:
 
 
 def user_truth(population: Population, user_id: int) -> UserTruth | None:
-    """What the emulator serves for one user (None for a deleted or unknown id)."""
+    """What the emulator serves for one user at the population's day (None for a deleted or unknown id)."""
     user = population.get(user_id)
     if user is None:
         return None
@@ -93,12 +93,15 @@ def user_truth(population: Population, user_id: int) -> UserTruth | None:
 
 
 def ground_truth(users: int, seed: int, user_ids: Iterable[int] | None = None,
-                 population: Population | None = None) -> Iterator[UserTruth]:
-    """Truth per existing user, in id order (all users, or only those of `user_ids` that exist).
+                 population: Population | None = None, *, day: int = 0, churn: float = 0.01,
+                 growth: float = 0.001) -> Iterator[UserTruth]:
+    """Truth per existing user at the end of `day`, in id order (all users, those registered after
+    day 0 included, or only those of `user_ids` that exist).
 
-    Streams: memory stays flat even for a million users. Pass `population` to reuse one.
+    Streams: memory stays flat even for a million users. Pass `population` to reuse one (its day,
+    churn and growth then hold).
     """
-    pop = population or Population(users, seed, cache_size=64)
+    pop = population or Population(users, seed, cache_size=64, day=day, churn=churn, growth=growth)
     ids = pop.user_ids.tolist() if user_ids is None else sorted({int(u) for u in user_ids})
     for uid in ids:
         truth = user_truth(pop, uid)
