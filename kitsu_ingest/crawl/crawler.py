@@ -1,104 +1,37 @@
-"""The crawl: choose users, fetch them in batches with bounded concurrency, stream to the store."""
+"""The crawl: choose users, fetch them in batches with bounded concurrency, stream to the store.
+
+Three ways to choose users: a seeded random sample of /users pages, given ids, or every user in id
+order (`--all`: the users pages are read as the crawl goes, see `users_pages.py`). With `since`, a
+crawl of given or stored users refreshes each user's entries updated since then; `--all` with
+`since` reads one site-wide delta instead (`delta.py`), then crawls whole the new users it met.
+Everything the crawl decides is stored with its run, so `--resume` finishes the same crawl.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import math
-import random
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from kitsu_ingest.crawl import ledger
-from kitsu_ingest.crawl.fetch import Harvest, RecordError, harvest
+from kitsu_ingest.crawl.delta import DeltaCursor, DeltaRefused, delta_pages
+from kitsu_ingest.crawl.fetch import RecordError
 from kitsu_ingest.crawl.mapping import MalformedRecord, user_row
-from kitsu_ingest.crawl.writer import record_errors, write_harvests
-from kitsu_ingest.domain import MAX_ID
-from kitsu_ingest.errors import ConfigError, NotFoundError, RequestRejected, TransientError
+from kitsu_ingest.crawl.pipeline import Batch, batch_size, fetch_and_write, gather_or_cancel, pending_batches
+from kitsu_ingest.crawl.plan import PAGE, CrawlPlan, sample_offsets
+from kitsu_ingest.crawl.progress import CrawlProgress, projected_seconds
+from kitsu_ingest.crawl.users_pages import UsersCursor, read_page
+from kitsu_ingest.crawl.writer import record_errors, write_delta_page
+from kitsu_ingest.errors import ConfigError, TransientError
 from kitsu_ingest.kitsu.client import KitsuClient
+from kitsu_ingest.kitsu.jsonapi import Document
 from kitsu_ingest.store.models import User, table
 
-__all__ = ["CrawlPlan", "CrawlProgress", "crawl", "sample_offsets"]
-
-PAGE = 20  # users per /users page, the API's maximum
-FLUSH_ROWS = 5000
-FLUSH_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class CrawlPlan:
-    """What to crawl: a random sample of `sample` users (seeded), or the given `users`;
-    with `since`, only entries updated since then (an incremental refresh)."""
-
-    sample: int | None = None
-    seed: int = 0
-    users: tuple[int, ...] | None = None
-    since: datetime | None = None
-    batch_users: int = 20
-
-    def __post_init__(self) -> None:
-        if self.sample is not None and self.sample < 1:
-            raise ConfigError(f"--sample must be a positive number of users, not {self.sample}")
-        if not 1 <= self.batch_users <= 50:
-            raise ConfigError("--batch-users must be between 1 and 50")
-        wrong = next((u for u in self.users or () if not (isinstance(u, int) and 1 <= u <= MAX_ID)), None)
-        if wrong is not None:
-            raise ConfigError(f"user id {wrong} is not a Kitsu id (ids are whole numbers from 1 to {MAX_ID})")
-
-    def to_params(self) -> dict[str, Any]:
-        params = asdict(self)
-        params["users"] = list(self.users) if self.users is not None else None
-        params["since"] = self.since.isoformat() if self.since else None
-        return params
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> CrawlPlan:
-        users = params.get("users")
-        since = params.get("since")
-        return cls(
-            sample=params.get("sample"),
-            seed=params.get("seed", 0),
-            users=tuple(users) if users is not None else None,
-            since=datetime.fromisoformat(since) if since else None,
-            batch_users=params.get("batch_users", 20),
-        )
-
-
-@dataclass
-class CrawlProgress:
-    """Live counters, handed to the progress callback and returned as the summary."""
-
-    run_id: int = 0
-    phase: str = "starting"
-    users_total: int = 0
-    users_done: int = 0
-    users_failed: int = 0
-    users_missing: int = 0
-    entries: int = 0
-    favorites: int = 0
-    anime: int = 0
-    nsfw_resolved: int = 0
-    nsfw_unresolved: int = 0
-    record_errors: int = 0
-    requests: int = 0
-    retries: dict[str, int] = field(default_factory=dict)
-    elapsed: float = 0.0
-    status: str = "running"
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def sample_offsets(total: int, sample: int, seed: int) -> list[int]:
-    """Offsets of the random /users pages a sample reads, in the order drawn (seeded)."""
-    pages = math.ceil(total / PAGE)
-    wanted = min(pages, math.ceil(sample / PAGE))
-    return [page * PAGE for page in random.Random(seed).sample(range(pages), wanted)]
+__all__ = ["crawl"]
 
 
 async def crawl(
@@ -116,7 +49,7 @@ async def crawl(
     """
     run = ledger.open_run(engine, plan.to_params(), client.base_url, resume=resume)
     try:
-        return await _crawl_run(engine, client, run, plan, on_progress)
+        return await _Crawl(engine, client, run, plan, on_progress).run()
     finally:
         ledger.release(run)
 
@@ -133,48 +66,243 @@ def _resumed_plan(engine: Engine, run: ledger.Run) -> CrawlPlan:
         ) from None
 
 
-async def _crawl_run(
-    engine: Engine,
-    client: KitsuClient,
-    run: ledger.Run,
-    plan: CrawlPlan,
-    on_progress: Callable[[CrawlProgress], None] | None,
-) -> CrawlProgress:
-    plan = _resumed_plan(engine, run) if run.resumed else plan
-    progress = CrawlProgress(run_id=run.id)
-    started = time.monotonic()
-    anime_seen: set[int] = set()
+class _Crawl:
+    """One run of the crawl: its plan, its counters, and the steps that fill the store."""
 
-    def report() -> None:
-        progress.requests = client.stats.requests
-        progress.retries = dict(client.stats.retries)
-        progress.elapsed = time.monotonic() - started
-        if on_progress:
-            on_progress(progress)
+    def __init__(self, engine: Engine, client: KitsuClient, run: ledger.Run, plan: CrawlPlan,
+                 on_progress: Callable[[CrawlProgress], None] | None) -> None:
+        self.engine, self.client, self.run_ = engine, client, run
+        self.plan = _resumed_plan(engine, run) if run.resumed else plan
+        self.progress = CrawlProgress(run_id=run.id)
+        self.on_progress = on_progress
+        self.started = time.monotonic()
+        self.anime_seen: set[int] = set()
 
+    def report(self) -> None:
+        p = self.progress
+        p.requests = self.client.stats.requests
+        p.retries = dict(self.client.stats.retries)
+        p.elapsed = time.monotonic() - self.started
+        if self.on_progress:
+            self.on_progress(p)
+
+    async def run(self) -> CrawlProgress:
+        p, engine, run = self.progress, self.engine, self.run_
+        try:
+            if self.plan.delta:
+                await self._delta()
+            elif self.plan.everyone:
+                await self._everyone()
+            else:
+                await self._chosen()
+        except BaseException:
+            p.status, p.phase = "interrupted", "stopped"
+            _finish_quietly(engine, run, p)
+            raise
+        p.status = "incomplete" if p.users_failed else "done"
+        p.phase = "finished"
+        self.report()
+        await asyncio.to_thread(ledger.finish_run, engine, run, p.status, p.as_dict())
+        return p
+
+    async def _count_states(self) -> None:
+        states = await asyncio.to_thread(ledger.user_states, self.engine, self.run_)
+        p = self.progress
+        p.users_total = sum(n for s, n in states.items() if s not in ("touched", "discovered"))
+        p.users_done, p.users_missing, p.delta_users = states["done"], states["missing"], states["touched"]
+
+    async def _fetch(self, batches: AsyncIterator[Batch], since: Any) -> None:
+        await fetch_and_write(self.engine, self.client, self.run_, batches, self.progress, self.anime_seen,
+                              self.report, since=since)
+
+    # -- a sample, given users, or stored users refreshed one by one ---------------------------
+
+    async def _chosen(self) -> None:
+        if not self.run_.params.get("registered"):
+            self.progress.phase = "choosing users"
+            self.report()
+            await self._register_chosen()
+            ledger.update_params(self.engine, self.run_, registered=True)
+        await self._count_states()
+        self.progress.phase = "crawling"
+        self.report()
+        todo = self.progress.users_total - self.progress.users_done - self.progress.users_missing
+        size = batch_size(todo, self.plan.batch_users, self.client.concurrency)
+        await self._fetch(pending_batches(self.engine, self.run_, size), self.plan.since)
+
+    async def _register_chosen(self) -> None:
+        """Fetch the profiles of the run's users and put them on its to-do list."""
+        plan = self.plan
+        if plan.users is None and plan.since is not None:
+            plan = CrawlPlan(users=tuple(await asyncio.to_thread(_stored_user_ids, self.engine)), since=plan.since)
+            ledger.update_params(self.engine, self.run_, users=list(plan.users or ()))
+        if plan.users is not None:
+            await self._register_ids(plan.users)
+            return
+        assert plan.sample is not None
+        total = self.run_.params.get("total")
+        if total is None:
+            total = max(0, (await self.client.get("/users", {"page[limit]": 1})).count or 0)
+            ledger.update_params(self.engine, self.run_, total=total)
+        sample = plan.sample
+        await _gather_bounded(
+            (self._register_page({"page[limit]": PAGE, "page[offset]": offset}, min(PAGE, sample - PAGE * i))
+             for i, offset in enumerate(sample_offsets(total, sample, plan.seed))),
+            limit=16,
+        )
+
+    async def _register_ids(self, user_ids: Iterable[int]) -> None:
+        ids = list(dict.fromkeys(user_ids))
+        await _gather_bounded(
+            (self._register_page({"filter[id]": ",".join(map(str, chunk)), "page[limit]": PAGE}, len(chunk))
+             for chunk in (ids[i : i + PAGE] for i in range(0, len(ids), PAGE))),
+            limit=16,
+        )
+
+    async def _register_page(self, params: dict[str, Any], keep: int) -> None:
+        document = await self.client.get("/users", params)
+        rows, errors = self._profiles(document, range(min(keep, len(document.data))))
+        missing: list[int] = []
+        if "filter[id]" in params:
+            asked = {int(v) for v in params["filter[id]"].split(",")}
+            missing = sorted(asked - {row["id"] for row in rows})
+        await asyncio.to_thread(ledger.register_users, self.engine, self.run_, rows, missing)
+        await asyncio.to_thread(record_errors, self.engine, self.run_, errors)
+        self.progress.users_total += len(rows) + len(missing)
+        self.progress.users_missing += len(missing)
+        self.report()
+
+    @staticmethod
+    def _profiles(document: Document, indexes: Iterable[int]) -> tuple[list[dict[str, Any]], list[RecordError]]:
+        fetched_at = ledger.utcnow()
+        rows, errors = [], []
+        for i in indexes:
+            try:
+                rows.append(user_row(document.data[i], fetched_at))
+            except MalformedRecord as exc:
+                errors.append(RecordError("malformed-users", str(exc), exc.payload, document.url))
+        return rows, errors
+
+    # -- every user, in id order ---------------------------------------------------------------
+
+    async def _everyone(self) -> None:
+        await self._count_states()
+        p = self.progress
+        p.site_users = self.run_.params.get("cursor", {}).get("count")
+        p.phase = "crawling all users"
+        self.report()
+        await self._fetch(self._everyone_batches(), None)
+
+    async def _everyone_batches(self) -> AsyncIterator[Batch]:
+        """The to-do list a resumed run left, then the users pages from where the walk stopped,
+        each page registered (with the walk's position) before its users are fetched."""
+        size = self.plan.batch_users
+        async for batch in pending_batches(self.engine, self.run_, size):
+            yield batch
+        cursor = UsersCursor.from_params(self.run_.params.get("cursor"))
+        if self.run_.params.get("registered"):
+            return
+        while True:
+            document = await self.client.get("/users", {"page[limit]": PAGE, "page[offset]": cursor.request_offset,
+                                                        "sort": "id"})
+            offset = cursor.request_offset
+            ids = [_user_id(resource) for resource in document.data]
+            try:
+                verdict = read_page(cursor, offset, ids, document.count)
+            except ValueError as exc:
+                raise TransientError(str(exc), "inconsistent") from None
+            if self.progress.site_users is None and document.count is not None:
+                self.progress.site_users = document.count
+                await self._project()
+            self.progress.site_users = document.count or self.progress.site_users
+            rows, errors = self._profiles(document, verdict.new)
+            errors += [RecordError(kind, message, None, document.url) for kind, message in verdict.anomalies]
+            for kind, _ in verdict.anomalies:
+                self.progress.note(kind)
+            params: dict[str, Any] = {"cursor": cursor.to_params()}
+            if verdict.done:
+                params["registered"] = True
+            added = set(await asyncio.to_thread(ledger.register_users, self.engine, self.run_, rows, (), **params))
+            await asyncio.to_thread(record_errors, self.engine, self.run_, errors)
+            self.progress.users_total += len(added)
+            if self.plan.delta:  # users listed after the store's last one: new since
+                self.progress.new_users += len(added)
+            self.report()
+            batch = [(row["id"], row.get("favorites_count") or 1) for row in rows if row["id"] in added]
+            for i in range(0, len(batch), size):
+                yield batch[i : i + size]
+            if verdict.done:
+                return
+
+    async def _project(self) -> None:
+        """At the start of a whole-site crawl: how long it will take at this rate."""
+        measured = await asyncio.to_thread(ledger.measured_requests_per_user, self.engine)
+        self.progress.prior_requests_per_user = measured
+        self.progress.projected_seconds = projected_seconds(
+            (self.progress.site_users or 0) - self.progress.users_done, self.client.rate.target, measured)
+
+    # -- the site-wide delta ---------------------------------------------------------------------
+
+    async def _delta(self) -> None:
+        """Entries changed anywhere since `plan.since`, paged by time; then the new users met, whole.
+        Falls back to refreshing each stored user when the API refuses the delta."""
+        p, engine, run = self.progress, self.engine, self.run_
+        assert self.plan.since is not None
+        if not run.params.get("delta_done"):
+            p.phase = "site-wide delta"
+            self.report()
+            stored = run.params.get("delta")
+            cursor = DeltaCursor.from_params(stored) if stored else DeltaCursor(self.plan.since)
+            try:
+                async for page in delta_pages(self.client, cursor, ledger.utcnow(), self.anime_seen):
+                    await self._write_delta_page(page)
+            except DeltaRefused as exc:
+                if stored:  # the API served this delta before: a failure now is a failure
+                    raise
+                await asyncio.to_thread(record_errors, engine, run, [RecordError("delta-refused", str(exc))])
+                p.note("delta-refused")
+                ledger.update_params(engine, run, everyone=False, fallback=True)
+                self.plan = CrawlPlan(since=self.plan.since, batch_users=self.plan.batch_users)
+                await self._chosen()
+                return
+            # New users with no visible entry are not in the delta: they are the users listed after
+            # the store's last one. The walk over them starts from a guess (the store's users).
+            held, last_id = await asyncio.to_thread(_stored_extent, engine)
+            ledger.update_params(engine, run, delta_done=True,
+                                 cursor=UsersCursor(offset=held, last_id=last_id, seeking=True).to_params())
+        p.phase = "registering new users"
+        self.report()
+        while discovered := await asyncio.to_thread(ledger.discovered_users, engine, run):
+            await self._register_ids(discovered)
+        await self._count_states()
+        p.phase = "new users"
+        self.report()
+        await self._fetch(self._everyone_batches(), None)
+
+    async def _write_delta_page(self, page: Any) -> None:
+        p = self.progress
+        page.harvest.anime = {k: v for k, v in page.harvest.anime.items() if k not in self.anime_seen}
+        p.delta_pages += 1
+        p.delta_entries += len(page.harvest.entries)
+        p.entries += len(page.harvest.entries)
+        p.anime += len(page.harvest.anime)
+        p.nsfw_resolved += page.harvest.nsfw_resolved
+        p.nsfw_unresolved += page.harvest.nsfw_unresolved
+        p.record_errors += len(page.harvest.errors)
+        for error in page.anomalies:
+            p.note(error.kind)
+        self.report()
+        touched, new = await asyncio.to_thread(write_delta_page, self.engine, self.run_, page, p.as_dict())
+        self.anime_seen.update(page.harvest.anime)
+        p.delta_users += touched
+        p.new_users += new
+
+
+def _user_id(resource: dict[str, Any]) -> int:
     try:
-        if not run.params.get("registered"):
-            progress.phase = "choosing users"
-            report()
-            await _register(engine, client, run, plan, progress, report)
-            ledger.update_params(engine, run, registered=True)
-        todo = await asyncio.to_thread(ledger.pending_users, engine, run)
-        states = await asyncio.to_thread(ledger.user_states, engine, run)
-        progress.phase = "crawling"
-        progress.users_total = sum(states.values())
-        progress.users_done = states["done"]
-        progress.users_missing = states["missing"]
-        report()
-        await _crawl_users(engine, client, run, plan, todo, progress, anime_seen, report)
-    except BaseException:
-        progress.status, progress.phase = "interrupted", "stopped"
-        _finish_quietly(engine, run, progress)
-        raise
-    progress.status = "incomplete" if progress.users_failed else "done"
-    progress.phase = "finished"
-    report()
-    await asyncio.to_thread(ledger.finish_run, engine, run, progress.status, progress.as_dict())
-    return progress
+        return int(resource["id"])
+    except (KeyError, TypeError, ValueError):
+        return 0
 
 
 def _finish_quietly(engine: Engine, run: ledger.Run, progress: CrawlProgress) -> None:
@@ -185,56 +313,12 @@ def _finish_quietly(engine: Engine, run: ledger.Run, progress: CrawlProgress) ->
         pass
 
 
-async def _register(
-    engine: Engine,
-    client: KitsuClient,
-    run: ledger.Run,
-    plan: CrawlPlan,
-    progress: CrawlProgress,
-    report: Callable[[], None],
-) -> None:
-    """Fetch the profiles of the run's users and put them on its to-do list."""
-    fetched_at = ledger.utcnow()
-    if plan.users is None and plan.since is not None:
-        plan = CrawlPlan(users=tuple(await asyncio.to_thread(_stored_user_ids, engine)), since=plan.since)
-        ledger.update_params(engine, run, users=list(plan.users or ()))
-    if plan.users is not None:
-        ids = list(dict.fromkeys(plan.users))
-        requests = [
-            ("/users", {"filter[id]": ",".join(map(str, chunk)), "page[limit]": PAGE}, len(chunk))
-            for chunk in (ids[i : i + PAGE] for i in range(0, len(ids), PAGE))
-        ]
-    else:
-        assert plan.sample is not None
-        total = run.params.get("total")
-        if total is None:
-            total = max(0, (await client.get("/users", {"page[limit]": 1})).count or 0)
-            ledger.update_params(engine, run, total=total)
-        offsets = sample_offsets(total, plan.sample, plan.seed)
-        requests = [
-            ("/users", {"page[limit]": PAGE, "page[offset]": offset}, min(PAGE, plan.sample - PAGE * i))
-            for i, offset in enumerate(offsets)
-        ]
-
-    async def one(path: str, params: dict[str, Any], keep: int) -> None:
-        document = await client.get(path, params)
-        rows, errors = [], []
-        for resource in document.data[:keep]:
-            try:
-                rows.append(user_row(resource, fetched_at))
-            except MalformedRecord as exc:
-                errors.append(RecordError("malformed-users", str(exc), exc.payload, document.url))
-        missing: list[int] = []
-        if "filter[id]" in params:
-            asked = {int(v) for v in params["filter[id]"].split(",")}
-            missing = sorted(asked - {row["id"] for row in rows})
-        await asyncio.to_thread(ledger.register_users, engine, run, rows, missing)
-        await asyncio.to_thread(record_errors, engine, run, errors)
-        progress.users_total += len(rows) + len(missing)
-        progress.users_missing += len(missing)
-        report()
-
-    await _gather_bounded([one(*request) for request in requests], limit=16)
+def _stored_extent(engine: Engine) -> tuple[int, int]:
+    """How many users the store holds, and the largest id among them."""
+    with engine.connect() as conn:
+        ids = table(User).c.id
+        count, largest = conn.execute(select(func.count(), func.max(ids))).one()
+        return int(count), int(largest or 0)
 
 
 def _stored_user_ids(engine: Engine) -> list[int]:
@@ -243,134 +327,17 @@ def _stored_user_ids(engine: Engine) -> list[int]:
         return list(conn.execute(select(ids).order_by(ids)).scalars())
 
 
-async def _gather_bounded(coroutines: list[Any], limit: int) -> None:
-    """Await coroutines, at most `limit` at once; the first failure cancels the rest."""
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    for coroutine in coroutines:
-        queue.put_nowait(coroutine)
+async def _gather_bounded(coroutines: Iterable[Any], limit: int) -> None:
+    """Await coroutines (made as they are needed), at most `limit` at once; the first failure
+    cancels the rest."""
+    pending = iter(coroutines)
 
     async def worker() -> None:
-        while not queue.empty():
-            await queue.get_nowait()
+        for coroutine in pending:
+            await coroutine
 
-    tasks = [asyncio.create_task(worker()) for _ in range(min(limit, len(coroutines)))]
     try:
-        await asyncio.gather(*tasks)
+        await gather_or_cancel(worker() for _ in range(limit))
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        while not queue.empty():
-            queue.get_nowait().close()
-
-
-async def _crawl_users(
-    engine: Engine,
-    client: KitsuClient,
-    run: ledger.Run,
-    plan: CrawlPlan,
-    todo: list[tuple[int, int]],
-    progress: CrawlProgress,
-    anime_seen: set[int],
-    report: Callable[[], None],
-) -> None:
-    """Harvest the to-do list in batches; a writer task streams the results to the store."""
-    # Batches as large as batch_users allows, but at least four per connection, so that the
-    # crawl's tail (the last, sequentially paged batches) keeps every connection busy.
-    size = max(1, min(plan.batch_users, math.ceil(len(todo) / (4 * client.concurrency))))
-    batches = [todo[i : i + size] for i in range(0, len(todo), size)]
-    # A small queue: finished batches wait for the writer, not in memory by the thousand.
-    results: asyncio.Queue[Harvest | tuple[list[int], RecordError] | None] = asyncio.Queue(maxsize=4)
-
-    async def fetch(batch: list[tuple[int, int]]) -> None:
-        ids = [uid for uid, _ in batch]
-        try:
-            result = await harvest(
-                client,
-                ids,
-                since=plan.since,
-                with_favorites=any(favs > 0 for _, favs in batch),
-                fetched_at=ledger.utcnow(),
-                known_anime=anime_seen,
-            )
-        except (TransientError, RequestRejected, NotFoundError) as exc:
-            payload = getattr(exc, "payload", None)
-            cause = getattr(exc, "cause", type(exc).__name__)
-            await results.put((ids, RecordError(f"failed-{cause}", str(exc), payload)))
-            return
-        await results.put(result)
-
-    writer = asyncio.create_task(_write(engine, run, plan, results, progress, anime_seen, report))
-    fetchers = asyncio.create_task(
-        _gather_bounded([fetch(batch) for batch in batches], limit=client.concurrency)
-    )
-    try:
-        await asyncio.wait({writer, fetchers}, return_when=asyncio.FIRST_COMPLETED)
-        if writer.done():  # the writer only stops early when the store failed
-            fetchers.cancel()
-            await writer
-        await fetchers
-        await results.put(None)
-        await writer
-    finally:
-        for task in (writer, fetchers):
-            task.cancel()
-        # Wait for them to wind down: none may outlive the crawl (and the client it uses).
-        await asyncio.gather(writer, fetchers, return_exceptions=True)
-
-
-async def _write(
-    engine: Engine,
-    run: ledger.Run,
-    plan: CrawlPlan,
-    results: asyncio.Queue[Any],
-    progress: CrawlProgress,
-    anime_seen: set[int],
-    report: Callable[[], None],
-) -> None:
-    """Collect harvests and write them a few thousand rows at a time (or every second)."""
-    pending: list[Harvest] = []
-    failures: list[tuple[list[int], RecordError]] = []
-    rows = 0
-    last = time.monotonic()
-
-    async def flush() -> None:
-        nonlocal pending, failures, rows, last
-        for h in pending:  # each anime once per crawl, however many users have it
-            h.anime = {k: v for k, v in h.anime.items() if k not in anime_seen}
-            anime_seen.update(h.anime)
-        write_harvests(engine, run, pending, failures, full=plan.since is None)
-        for h in pending:
-            progress.users_done += len(h.user_ids)
-            progress.entries += len(h.entries)
-            progress.favorites += len(h.favorites)
-            progress.anime += len(h.anime)
-            progress.nsfw_resolved += h.nsfw_resolved
-            progress.nsfw_unresolved += h.nsfw_unresolved
-            progress.record_errors += len(h.errors)
-        progress.users_failed += sum(len(ids) for ids, _ in failures)
-        pending, failures, rows, last = [], [], 0, time.monotonic()
-        report()
-
-    while True:
-        try:
-            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
-            # meets a result, and the writer would then wait for a None that never comes.
-            async with asyncio.timeout(FLUSH_SECONDS):
-                item = await results.get()
-        except TimeoutError:
-            item = ...
-        if item is None:
-            break
-        if isinstance(item, Harvest):
-            pending.append(item)
-            rows += len(item.entries) + len(item.favorites) + 1
-        elif isinstance(item, tuple):
-            failures.append(item)
-        if (pending or failures) and (rows >= FLUSH_ROWS or time.monotonic() - last >= FLUSH_SECONDS):
-            await flush()
-        elif item is ...:
-            await asyncio.to_thread(ledger.heartbeat, engine, run)
-            report()
-    if pending or failures:
-        await flush()
+        for coroutine in pending:
+            coroutine.close()

@@ -27,7 +27,9 @@ __all__ = [
     "RecordError",
     "favorite_params",
     "harvest",
+    "keep_anime",
     "library_params",
+    "resolve_hidden",
 ]
 
 ENTRY_FIELDS = (
@@ -67,6 +69,8 @@ class Harvest:
     favorites_per_user: Counter[int] = field(default_factory=Counter)
     nsfw_resolved: int = 0
     nsfw_unresolved: int = 0
+    fetched_at: datetime | None = None
+    """When the batch was fetched: every row it brings carries this time (see `write_harvests`)."""
 
 
 def library_params(user_ids: list[int], since: datetime | None = None) -> dict[str, Any]:
@@ -111,7 +115,7 @@ async def harvest(
     or keeps answering something other than what was asked. Included anime whose id is in
     `known_anime` (already stored by this crawl) are not mapped again."""
     for attempt in range(CONSISTENCY_ATTEMPTS):
-        result = Harvest(user_ids=list(user_ids))
+        result = Harvest(user_ids=list(user_ids), fetched_at=fetched_at)
         # A task group: if one collection fails, the other is cancelled, not left running.
         try:
             async with asyncio.TaskGroup() as group:
@@ -132,12 +136,18 @@ async def harvest(
                 f"users {user_ids[0]}..{user_ids[-1]}: fewer records came back than meta.count promised",
                 "inconsistent",
             )
-    hidden = [row for row in result.entries if row["anime_id"] is None]
-    await asyncio.gather(*(_resolve(client, result, row, fetched_at) for row in hidden))
+    await resolve_hidden(client, result, fetched_at)
     return result
 
 
-def _keep(result: Harvest, resource: dict[str, Any], fetched_at: datetime) -> int | None:
+async def resolve_hidden(client: KitsuClient, result: Harvest, fetched_at: datetime) -> None:
+    """Entries whose anime is hidden (NSFW, `data: null`) get it from their related link."""
+    hidden = [row for row in result.entries if row["anime_id"] is None]
+    await asyncio.gather(*(_resolve(client, result, row, fetched_at) for row in hidden))
+
+
+def keep_anime(result: Harvest, resource: dict[str, Any], fetched_at: datetime) -> int | None:
+    """Map an included anime into `result` and return its id (None, and an error filed, if it cannot)."""
     try:
         row = anime_row(resource, fetched_at)
     except MalformedRecord as exc:
@@ -180,7 +190,7 @@ async def _resolve(client: KitsuClient, result: Harvest, row: dict[str, Any], fe
         result.nsfw_unresolved += 1
         result.errors.append(RecordError("nsfw-unresolved", str(exc), None, url, row["user_id"]))
         return
-    anime_id = _keep(result, document.data[0], fetched_at) if document.data else None
+    anime_id = keep_anime(result, document.data[0], fetched_at) if document.data else None
     if anime_id is None:
         result.nsfw_unresolved += 1
         result.errors.append(RecordError("nsfw-unresolved", "no anime behind the link", None, url, row["user_id"]))
@@ -217,7 +227,7 @@ async def _collect(
                 except ValueError:
                     anime_id = None
                 if anime_id is None or (anime_id not in known_anime and anime_id not in result.anime):
-                    _keep(result, resource, fetched_at)  # files an anime it cannot map
+                    keep_anime(result, resource, fetched_at)  # files an anime it cannot map
             for resource in document.data:
                 if resource["id"] not in seen:
                     seen.add(resource["id"])

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from kitsu_ingest.crawl.lock import CrawlLock, holder, try_lock
@@ -28,12 +28,16 @@ __all__ = [
     "ABANDONED",
     "STALE_AFTER",
     "Run",
+    "discovered_users",
     "finish_run",
     "heartbeat",
+    "mark_touched",
+    "measured_requests_per_user",
     "open_run",
     "pending_users",
     "register_users",
     "release",
+    "touched_users",
     "update_params",
     "user_states",
     "utcnow",
@@ -137,34 +141,43 @@ def _open_run(engine: Engine, params: dict[str, Any], base_url: str, *, resume: 
         return Run(run_id, params, resumed=False)
 
 
-def update_params(engine: Engine, run: Run, **changes: Any) -> None:
-    """Record facts about the run (e.g. that its users are registered) for a later resume."""
+def update_params(engine: Engine | Connection, run: Run, **changes: Any) -> None:
+    """Record facts about the run (e.g. that its users are registered, or where its walk over the
+    users stands) for a later resume; with a Connection, in the caller's transaction."""
     run.params = {k: v for k, v in (run.params | changes).items() if k != "owner"}
+    if isinstance(engine, Connection):
+        engine.execute(update(_RUNS).where(_RUNS.c.id == run.id).values(params=run.params))
+        return
     with engine.begin() as conn:
         conn.execute(update(_RUNS).where(_RUNS.c.id == run.id).values(params=run.params))
 
 
-def heartbeat(engine: Engine, run: Run) -> None:
-    """Say this crawl is alive (another process treats a run silent for a minute as dead)."""
+def heartbeat(engine: Engine, run: Run, summary: dict[str, Any] | None = None) -> None:
+    """Say this crawl is alive (another process treats a run silent for a minute as dead), and
+    store its progress so far (what `crawl --status` reads)."""
+    values: dict[str, Any] = {"heartbeat_at": utcnow()}
+    if summary is not None:
+        values["summary"] = summary
     with engine.begin() as conn:
-        conn.execute(update(_RUNS).where(_RUNS.c.id == run.id).values(heartbeat_at=utcnow()))
+        conn.execute(update(_RUNS).where(_RUNS.c.id == run.id).values(**values))
 
 
 def register_users(
-    engine: Engine, run: Run, users: Sequence[dict[str, Any]], missing: Iterable[int] = ()
-) -> int:
-    """Store the profiles of the run's users and add them to its to-do list (once)."""
+    engine: Engine, run: Run, users: Sequence[dict[str, Any]], missing: Iterable[int] = (),
+    **params: Any,
+) -> list[int]:
+    """Store the profiles of the run's users and add them to its to-do list (once); `params`
+    are recorded with the run in the same transaction (see `update_params`). Returns the ids of
+    the users it added to the to-do list (pending), in the order given."""
     now = utcnow()
     with engine.begin() as conn:
+        if params:
+            update_params(conn, run, **params)
         upsert(conn, _USERS, users)
-        ids = [u["id"] for u in users]
-        known = set(
-            conn.execute(
-                select(_USERS_STATE.c.user_id).where(
-                    _USERS_STATE.c.run_id == run.id, _USERS_STATE.c.user_id.in_(ids + list(missing))
-                )
-            ).scalars()
-        )
+        ids, missing = [u["id"] for u in users], list(missing)
+        mine = (_USERS_STATE.c.run_id == run.id, _USERS_STATE.c.user_id.in_(ids + missing))
+        conn.execute(delete(_USERS_STATE).where(*mine, _USERS_STATE.c.state == "discovered"))
+        known = set(conn.execute(select(_USERS_STATE.c.user_id).where(*mine)).scalars())
         new = [
             {"run_id": run.id, "user_id": uid, "state": state, "attempts": 0, "updated_at": now}
             for uid, state in [*((i, "pending") for i in ids), *((i, "missing") for i in missing)]
@@ -172,19 +185,79 @@ def register_users(
         ]
         if new:
             conn.execute(insert(_USERS_STATE), new)
-        return len(new)
+        return [row["user_id"] for row in new if row["state"] == "pending"]
 
 
-def pending_users(engine: Engine, run: Run) -> list[tuple[int, int]]:
-    """(user id, favourites count) of the run's users still to crawl, failed ones included."""
+def pending_users(engine: Engine, run: Run, *, after: int = 0, limit: int | None = None) -> list[tuple[int, int]]:
+    """(user id, favourites count) of the run's users still to crawl, failed ones included, in id
+    order: those after user `after`, at most `limit` of them (to read a long to-do list in pages)."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(_USERS_STATE.c.user_id, func.coalesce(_USERS.c.favorites_count, 1))
             .select_from(_USERS_STATE.outerjoin(_USERS, _USERS.c.id == _USERS_STATE.c.user_id))
-            .where(_USERS_STATE.c.run_id == run.id, _USERS_STATE.c.state.in_(("pending", "failed")))
+            .where(_USERS_STATE.c.run_id == run.id, _USERS_STATE.c.state.in_(("pending", "failed")),
+                   _USERS_STATE.c.user_id > after)
             .order_by(_USERS_STATE.c.user_id)
+            .limit(limit)
         )
         return [(int(uid), int(favs)) for uid, favs in rows]
+
+
+def discovered_users(engine: Engine, run: Run, *, after: int = 0, limit: int = 2000) -> list[int]:
+    """Ids of users a delta met that the store did not know (still to register), in id order."""
+    with engine.connect() as conn:
+        return list(conn.execute(
+            select(_USERS_STATE.c.user_id)
+            .where(_USERS_STATE.c.run_id == run.id, _USERS_STATE.c.state == "discovered",
+                   _USERS_STATE.c.user_id > after)
+            .order_by(_USERS_STATE.c.user_id).limit(limit)
+        ).scalars())
+
+
+def mark_touched(conn: Connection, run: Run, changed: dict[int, int], state: str = "touched") -> int:
+    """Record the users a site-wide delta met, with their changed entries, in the caller's
+    transaction: `touched` (stored users: those whose deletions only a re-crawl can see) or
+    `discovered` (users the store does not know yet, to register and crawl whole). Returns how
+    many of them the run had not met before."""
+    if not changed:
+        return 0
+    known = set(conn.execute(
+        select(_USERS_STATE.c.user_id)
+        .where(_USERS_STATE.c.run_id == run.id, _USERS_STATE.c.user_id.in_(list(changed)))
+    ).scalars())
+    now = utcnow()
+    new = [{"run_id": run.id, "user_id": uid, "state": state, "attempts": 0, "entries": n, "updated_at": now}
+           for uid, n in changed.items() if uid not in known]
+    if new:
+        conn.execute(insert(_USERS_STATE), new)
+    for uid, n in changed.items():
+        if uid in known:
+            conn.execute(update(_USERS_STATE)
+                         .where(_USERS_STATE.c.run_id == run.id, _USERS_STATE.c.user_id == uid)
+                         .values(entries=func.coalesce(_USERS_STATE.c.entries, 0) + n))
+    return len(new)
+
+
+def touched_users(engine: Engine, run_id: int) -> tuple[int, ...]:
+    """The stored users the site-wide delta `run_id` met (to crawl again whole), in id order."""
+    with engine.connect() as conn:
+        return tuple(conn.execute(
+            select(_USERS_STATE.c.user_id)
+            .where(_USERS_STATE.c.run_id == run_id, _USERS_STATE.c.state == "touched")
+            .order_by(_USERS_STATE.c.user_id)
+        ).scalars())
+
+
+def measured_requests_per_user(engine: Engine) -> float | None:
+    """Requests per user over the store's finished crawls of whole users (deltas left out)."""
+    with engine.connect() as conn:
+        summaries = conn.execute(select(_RUNS.c.summary, _RUNS.c.params).where(_RUNS.c.status == "done")).all()
+    requests = users = 0
+    for summary, params in summaries:
+        if summary and not (params or {}).get("since"):
+            requests += int(summary.get("requests") or 0)
+            users += int(summary.get("users_done") or 0)
+    return requests / users if users else None
 
 
 def user_states(engine: Engine, run: Run) -> Counter[str]:
@@ -195,7 +268,8 @@ def user_states(engine: Engine, run: Run) -> Counter[str]:
             .where(_USERS_STATE.c.run_id == run.id)
             .group_by(_USERS_STATE.c.state)
         )
-        return Counter({"pending": 0, "done": 0, "failed": 0, "missing": 0} | {s: int(n) for s, n in rows})
+        return Counter({"pending": 0, "done": 0, "failed": 0, "missing": 0, "touched": 0, "discovered": 0}
+                       | {s: int(n) for s, n in rows})
 
 
 def finish_run(engine: Engine, run: Run, status: str, summary: dict[str, Any]) -> None:

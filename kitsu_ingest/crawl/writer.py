@@ -5,19 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, insert, not_, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from kitsu_ingest.crawl.delta import DeltaPage
 from kitsu_ingest.crawl.fetch import Harvest, RecordError
-from kitsu_ingest.crawl.ledger import Run, utcnow
-from kitsu_ingest.store.models import Anime, CrawlError, CrawlRun, CrawlUser, Favorite, LibraryEntry, table
+from kitsu_ingest.crawl.ledger import Run, mark_touched, update_params, utcnow
+from kitsu_ingest.store.models import Anime, CrawlError, CrawlRun, CrawlUser, Favorite, LibraryEntry, User, table
 from kitsu_ingest.store.upsert import upsert
 
-__all__ = ["record_errors", "write_harvests"]
+__all__ = ["WRITE_BATCH", "record_errors", "write_delta_page", "write_harvests"]
+
+WRITE_BATCH = 5000
+"""Rows converted and sent at once: a flush of one heavy batch holds tens of thousands of rows, and
+their converted values need not all exist at the same time."""
 
 _RUNS, _USERS_STATE, _ERRORS = table(CrawlRun), table(CrawlUser), table(CrawlError)
-_ANIME, _ENTRIES, _FAVORITES = table(Anime), table(LibraryEntry), table(Favorite)
+_ANIME, _ENTRIES, _FAVORITES, _USERS = table(Anime), table(LibraryEntry), table(Favorite), table(User)
 
 
 def write_harvests(
@@ -27,20 +33,22 @@ def write_harvests(
     failures: Sequence[tuple[list[int], RecordError]],
     *,
     full: bool,
+    summary: dict[str, Any] | None = None,
 ) -> None:
     """One transaction: the batches' anime, entries and favourites; for a full crawl, the user's
-    rows that Kitsu no longer serves are deleted; the users move to `done` (or `failed`)."""
+    rows that Kitsu no longer serves are deleted; the users move to `done` (or `failed`); the
+    run's progress so far (`summary`) is stored with them."""
     now = utcnow()
     with engine.begin() as conn:
         anime = {aid: row for h in harvests for aid, row in h.anime.items()}
         # Sparse anime fieldsets carry no categories, so stored categories are left alone.
         upsert(conn, _ANIME, list(anime.values()))
-        upsert(conn, _ENTRIES, [row for h in harvests for row in h.entries])
-        upsert(conn, _FAVORITES, [row for h in harvests for row in h.favorites])
+        upsert(conn, _ENTRIES, (row for h in harvests for row in h.entries), batch_size=WRITE_BATCH)
+        upsert(conn, _FAVORITES, (row for h in harvests for row in h.favorites), batch_size=WRITE_BATCH)
         for h in harvests:
-            if full:
-                _delete_stale(conn, _ENTRIES, h.user_ids, [r["id"] for r in h.entries])
-                _delete_stale(conn, _FAVORITES, h.user_ids, [r["id"] for r in h.favorites])
+            if full and h.fetched_at is not None:
+                _delete_stale(conn, _ENTRIES, h.user_ids, h.fetched_at)
+                _delete_stale(conn, _FAVORITES, h.user_ids, h.fetched_at)
             for uid in h.user_ids:
                 conn.execute(
                     update(_USERS_STATE)
@@ -61,14 +69,45 @@ def write_harvests(
                 .values(state="failed", attempts=_USERS_STATE.c.attempts + 1, error=error.message[:500], updated_at=now)
             )
         _insert_errors(conn, run, [e for h in harvests for e in h.errors] + [e for _, e in failures], now)
-        conn.execute(update(_RUNS).where(_RUNS.c.id == run.id).values(heartbeat_at=now))
+        _beat(conn, run, now, summary)
 
 
-def _delete_stale(conn: Connection, rows: Table, user_ids: list[int], keep: list[int]) -> None:
-    condition: ColumnElement[bool] = rows.c.user_id.in_(user_ids)
-    if keep:
-        condition = and_(condition, not_(rows.c.id.in_(keep)))
-    conn.execute(delete(rows).where(condition))
+def write_delta_page(
+    engine: Engine, run: Run, page: DeltaPage, summary: dict[str, Any] | None = None
+) -> tuple[int, int]:
+    """One transaction: a delta page's anime and entries, its owners marked `touched` (stored
+    users) or `discovered` (users the store does not know yet, to crawl whole), its errors and
+    anomalies filed, the cursor after it stored with the run. Returns how many stored users and
+    how many new ones the run meets for the first time."""
+    assert page.cursor is not None
+    now = utcnow()
+    with engine.begin() as conn:
+        upsert(conn, _ANIME, list(page.harvest.anime.values()))
+        upsert(conn, _ENTRIES, page.harvest.entries, batch_size=WRITE_BATCH)
+        owners = list(page.owners)
+        known = set(conn.execute(select(_USERS.c.id).where(_USERS.c.id.in_(owners))).scalars()) if owners else set()
+        touched = mark_touched(conn, run, {uid: n for uid, n in page.owners.items() if uid in known})
+        new = mark_touched(conn, run, {uid: n for uid, n in page.owners.items() if uid not in known}, "discovered")
+        _insert_errors(conn, run, [*page.harvest.errors, *page.anomalies], now)
+        update_params(conn, run, delta=page.cursor.to_params())
+        _beat(conn, run, now, summary)
+    return touched, new
+
+
+def _beat(conn: Connection, run: Run, now: datetime, summary: dict[str, Any] | None) -> None:
+    values: dict[str, Any] = {"heartbeat_at": now}
+    if summary is not None:
+        values["summary"] = summary
+    conn.execute(update(_RUNS).where(_RUNS.c.id == run.id).values(**values))
+
+
+def _delete_stale(conn: Connection, rows: Table, user_ids: list[int], fetched_at: datetime) -> None:
+    """The users' rows this batch did not bring (fetched before it): Kitsu no longer serves them.
+
+    Said by time, not by listing the ids kept: a statement with thousands of parameters, one text
+    per list length, filled SQLite's statement cache with large programs (memory grew with the crawl).
+    """
+    conn.execute(delete(rows).where(rows.c.user_id.in_(user_ids), rows.c.fetched_at < fetched_at))
 
 
 def record_errors(engine: Engine, run: Run, errors: Sequence[RecordError]) -> None:

@@ -58,8 +58,8 @@ class ApiConfig:
         return None
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, emulator: tuple[int, int] | None = None) -> ApiConfig:
-        """The API the settings name; `emulator=(users, seed)`: an in-process emulator instead."""
+    def from_settings(cls, settings: Settings, *, emulator: tuple[int, ...] | None = None) -> ApiConfig:
+        """The API the settings name; `emulator=(users, seed[, day])`: an in-process emulator instead."""
         base_url, transport = settings.kitsu_base_url, None
         if emulator is not None:
             from kitsu_ingest.emulator.transport import EMULATOR_URL, in_process_transport

@@ -90,12 +90,15 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str | URL, *, check: bool = True, create: bool = True) -> Engine:
+def make_engine(url: str | URL, *, check: bool = True, create: bool = True, one_connection: bool = False) -> Engine:
     """Create an engine for `url` and (with `check`) prove that it connects.
 
     SQLite gets WAL, synchronous=NORMAL and a 30 s busy timeout; its folder is created, unless
     `create` is False: then a SQLite file that does not exist is a StoreError and nothing is made
-    on disk (for readers of an existing store).
+    on disk (for readers of an existing store). With `one_connection`, a SQLite engine keeps a
+    single connection, which its users take in turn: each connection holds a page cache of its own
+    (64 MiB once the file is larger), and a crawl whose threads warmed one each grew by that much
+    per thread (memray, in issue 13's note); SQLite writes one transaction at a time anyway.
     Raises ConfigError for a malformed or unsupported URL, StoreError when it cannot connect.
     """
     parsed = url if isinstance(url, URL) else parse_database_url(url)
@@ -103,6 +106,8 @@ def make_engine(url: str | URL, *, check: bool = True, create: bool = True) -> E
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_path(parsed, create=create)
         kwargs["connect_args"] = {"timeout": 30}
+        if one_connection and parsed.database not in (None, "", ":memory:"):
+            kwargs |= {"pool_size": 1, "max_overflow": 0, "pool_timeout": 600}
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["connect_args"] = {"connect_timeout": 10}

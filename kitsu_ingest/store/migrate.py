@@ -133,9 +133,10 @@ def require_current_schema(engine: Engine) -> None:
     )
 
 
-def open_store(url: str, *, create: bool = True) -> Engine:
+def open_store(url: str, *, create: bool = True, one_connection: bool = False) -> Engine:
     """An engine for `url` whose schema is known to be current (else SchemaBehindError);
-    `create=False`: a SQLite file that does not exist is a StoreError (see `make_engine`)."""
-    engine = make_engine(url, create=create)
+    `create=False`: a SQLite file that does not exist is a StoreError; `one_connection`: one
+    pooled SQLite connection (see `make_engine`)."""
+    engine = make_engine(url, create=create, one_connection=one_connection)
     require_current_schema(engine)
     return engine

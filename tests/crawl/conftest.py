@@ -33,9 +33,11 @@ def run_crawl(
     faults: FaultConfig | None = None,
     resume: bool = False,
     on_progress: Callable[[CrawlProgress], None] | None = None,
+    site: dict[str, Any] | None = None,
     **client_kwargs: Any,
 ) -> CrawlProgress:
-    app = create_app(EmulatorConfig(users=POPULATION, seed=SEED, faults=faults or FaultConfig()))
+    """Crawl the test population (`site`: its day, churn and growth) with `plan`."""
+    app = create_app(EmulatorConfig(users=POPULATION, seed=SEED, faults=faults or FaultConfig(), **(site or {})))
 
     async def go() -> CrawlProgress:
         async with make_client(app, **client_kwargs) as client:
@@ -55,10 +57,12 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-def truth_rows(user_ids: list[int]) -> tuple[set[tuple[Any, ...]], set[tuple[int, int, int]]]:
-    """What the emulator serves for these users: entries and anime favourites as comparable tuples."""
+def truth_rows(user_ids: list[int] | None, site: dict[str, Any] | None = None,
+               ) -> tuple[set[tuple[Any, ...]], set[tuple[int, int, int]]]:
+    """What the emulator serves for these users (None: everyone), on `site`'s day: entries and
+    anime favourites as comparable tuples."""
     entries, favorites = set(), set()
-    for truth in ground_truth(POPULATION, SEED, user_ids=user_ids):
+    for truth in ground_truth(POPULATION, SEED, user_ids=user_ids, **(site or {})):
         for e in truth.entries:
             entries.add(
                 (e.id, truth.user_id, e.related_anime_id, e.status, e.progress, e.rating_twenty,
