@@ -14,7 +14,7 @@ import click
 from kitsu_ingest.clikit import FiniteFloatRange, database_option, fail
 from kitsu_ingest.crawl.ledger import touched_users
 from kitsu_ingest.crawl.plan import CrawlPlan
-from kitsu_ingest.crawl.progress import CrawlProgress
+from kitsu_ingest.crawl.progress import DEFAULT_REQUESTS_PER_USER, CrawlProgress
 from kitsu_ingest.crawl.run import run_crawl
 from kitsu_ingest.crawl.status import CrawlStatus, crawl_status
 from kitsu_ingest.domain import MAX_ID
@@ -319,7 +319,8 @@ def _duration(seconds: float | None) -> str:
 
 def _echo_projection(p: CrawlProgress) -> None:
     measured = (f"{p.prior_requests_per_user:.2f} requests per user, measured over this store's earlier crawls"
-                if p.prior_requests_per_user else "about 2.3 requests per user (no earlier crawl to measure)")
+                if p.prior_requests_per_user
+                else f"about {DEFAULT_REQUESTS_PER_USER} requests per user (no earlier crawl to measure)")
     click.echo(f"{p.site_users:,} users on the site; at this rate and {measured}: about "
                f"{_duration(p.projected_seconds)}. Stop at any moment; `kitsu-ingest crawl --resume` goes on.",
                err=True)

@@ -83,9 +83,12 @@ def _prepare_sqlite_path(url: URL, *, create: bool) -> None:
         raise StoreError(f"the database file {database} is read-only")
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+_ONE_CONNECTION_CACHE = "PRAGMA cache_size=-16384"  # 16 MiB: see make_engine
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any, *extra: str) -> None:
     cursor = dbapi_connection.cursor()
-    for pragma in _SQLITE_PRAGMAS:
+    for pragma in (*_SQLITE_PRAGMAS, *extra):
         cursor.execute(pragma)
     cursor.close()
 
@@ -96,9 +99,10 @@ def make_engine(url: str | URL, *, check: bool = True, create: bool = True, one_
     SQLite gets WAL, synchronous=NORMAL and a 30 s busy timeout; its folder is created, unless
     `create` is False: then a SQLite file that does not exist is a StoreError and nothing is made
     on disk (for readers of an existing store). With `one_connection`, a SQLite engine keeps a
-    single connection, which its users take in turn: each connection holds a page cache of its own
-    (64 MiB once the file is larger), and a crawl whose threads warmed one each grew by that much
-    per thread (memray, in issue 13's note); SQLite writes one transaction at a time anyway.
+    single connection, which its users take in turn, with a 16 MiB page cache: each connection holds
+    a cache of its own (64 MiB by default, once the file is larger), and a crawl whose threads warmed
+    one each grew by that much per thread; SQLite writes one transaction at a time anyway (memray and
+    bench/bench_crawl.py, in issue 13's note: the crawl's peak RSS went from 406 MB to 244 MB).
     Raises ConfigError for a malformed or unsupported URL, StoreError when it cannot connect.
     """
     parsed = url if isinstance(url, URL) else parse_database_url(url)
@@ -116,7 +120,8 @@ def make_engine(url: str | URL, *, check: bool = True, create: bool = True, one_
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise ConfigError(f"cannot use DATABASE_URL {describe_url(parsed)}: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _set_sqlite_pragmas)
+        extra = (_ONE_CONNECTION_CACHE,) if "pool_size" in kwargs else ()
+        event.listen(engine, "connect", lambda connection, record: _set_sqlite_pragmas(connection, record, *extra))
     if check:
         try:
             with engine.connect():

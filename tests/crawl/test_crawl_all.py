@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
 from datetime import datetime
 from typing import Any
 
@@ -209,3 +212,56 @@ def test_a_full_page_in_one_millisecond_moves_on_by_offset() -> None:
     assert [r["id"] for r in again.harvest.entries] == list(range(501, 751))
     assert again.cursor is not None and again.cursor.offset == 750 - 250
     assert ground_truth  # the emulator's truth is what the crawl tests compare against
+
+
+def test_all_under_faults_and_kills_ends_in_the_fault_free_store(store: Engine, tmp_path: Any) -> None:
+    from kitsu_ingest.emulator import FaultConfig
+    from kitsu_ingest.store import make_engine
+    from kitsu_ingest.store.migrate import upgrade
+
+    clean = make_engine(f"sqlite:///{tmp_path}/clean.db")
+    upgrade(clean)
+    run_crawl(clean, CrawlPlan(everyone=True))
+    faults = FaultConfig(p_5xx=0.10, p_429=0.05, p_hang=0.02, hang_seconds=1.0, p_malformed=0.01,
+                         p_drop=0.01, retry_after=False, seed=11)
+    kills = iter([30, 200, 450])
+    limit = next(kills)
+
+    def kill(progress: CrawlProgress) -> None:
+        if progress.users_done >= limit:
+            raise KeyboardInterrupt
+
+    runs, resume = 0, False
+    while True:
+        runs += 1
+        assert runs < 12
+        try:
+            summary = run_crawl(store, CrawlPlan(everyone=True), faults=faults, resume=resume, on_progress=kill,
+                                timeout=0.3)
+        except KeyboardInterrupt:
+            limit, resume = next(kills, 10**9), True
+            continue
+        if summary.status == "done":
+            break
+        resume = True
+    assert runs >= 4 and summary.users_total == POPULATION
+    assert snapshot(store) == snapshot(clean)
+
+
+def test_all_killed_by_sigkill_then_resumed(store_url: str, tmp_path: Any) -> None:
+    from kitsu_ingest.store import make_engine
+    from kitsu_ingest.store.migrate import upgrade
+
+    from .test_crawl import _cli, _started
+
+    engine = make_engine(store_url)
+    upgrade(engine)
+    process, done_users = _started([*_cli(store_url), "--all"], engine, tmp_path)
+    killed = process.poll() is None
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate()
+    done = subprocess.run([*_cli(store_url), "--resume"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    users = crawled_users(engine)
+    assert users == everyone() and stored_rows(engine) == truth_rows(users)
+    assert killed and 0 < done_users < POPULATION

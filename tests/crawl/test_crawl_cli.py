@@ -130,3 +130,25 @@ def test_bad_user_agent_and_env_file_are_one_line(db: str, tmp_path, monkeypatch
     code, _, err = invoke("--users", "1", "--database-url", db, *EMULATOR)
     assert code == 2 and err.count("\n") == 1 and ".env is not UTF-8 text" in err
     assert _runs(db) == []
+
+
+def test_whole_site_options_refuse_what_cannot_work(db: str) -> None:
+    code, _, err = invoke("--all", "--sample", "5", "--database-url", db, *EMULATOR)
+    assert code == 2 and "choose one of" in err and "--all" in err
+    code, _, err = invoke("--touched-by", "7", "--database-url", db, *EMULATOR)
+    assert code == 2 and err.startswith("error: crawl run 7 touched no users")
+    code, _, err = invoke("--status", "--since", "2021-01-01", "--database-url", db)
+    assert code == 2 and "--status only reads the store" in err
+    code, _, err = invoke("--all", "--emulator-day", "1", "--database-url", db)
+    assert code == 2 and "add --emulator" in err
+
+
+def test_a_delta_on_an_emulated_day_says_what_it_cannot_see(db: str) -> None:
+    code, out, err = invoke("--all", "--database-url", db, *EMULATOR)
+    assert code == 0, err
+    code, out, err = invoke("--all", "--since", "2021-11-30", "--emulator-day", "1", "--database-url", db, *EMULATOR)
+    assert code == 0, err
+    assert "site-wide delta" in out and "cannot see deleted entries" in out and "--touched-by 2" in out
+    code, out, err = invoke("--touched-by", "2", "--emulator-day", "1", "--json", "--database-url", db, *EMULATOR)
+    assert code == 0, err
+    assert json.loads(out)["users_done"] > 0
