@@ -132,7 +132,7 @@ def read_delta_page(cursor: DeltaCursor, document: Document, fetched_at: datetim
             continue
         rows.append(row)
     since, last_id, at_since = cursor.since, cursor.last_id, cursor.at_since
-    previous = (since, last_id)
+    previous = (since, 0)  # a page starts at `since`, with what was seen there (any id) first
     for row in rows:
         updated = row["updated_at"]
         if updated is None or updated < cursor.since:

@@ -162,6 +162,7 @@ def test_a_delta_a_day_later_is_exact_but_for_deletions_which_touched_by_catches
     changed, new_users = later.changed_since(NOW), later.new_user_ids(1).tolist()
     assert summary.status == "done" and summary.new_users == len(new_users) > 0
     assert summary.delta_pages == changed // DELTA_PAGE + 1 and summary.delta_entries == changed
+    assert summary.anomalies == {}
     truth, truth_favorites = truth_rows(None, site)
     stored, stored_favorites = stored_rows(store)
     assert stored >= truth and len(stored - truth) == later.deleted_since(1) > 0  # what a delta cannot see
@@ -195,9 +196,10 @@ def test_delta_pages_skip_what_was_seen_and_file_what_is_older_than_asked() -> N
     second = read_delta_page(first.cursor, _page([_entry(3, "2021-12-01T00:00:01.000Z"),
                                                   _entry(4, "2021-12-01T00:00:01.000Z"),
                                                   _entry(9, "2021-11-01T00:00:00.000Z"),
-                                                  _entry(8, "2021-12-02T00:00:00.000Z")], more=False),
+                                                  _entry(8, "2021-12-03T00:00:00.000Z"),
+                                                  _entry(7, "2021-12-02T00:00:00.000Z")], more=False),
                              datetime(2022, 1, 1), set())
-    assert [r["id"] for r in second.harvest.entries] == [9, 8] and second.done  # filed, and kept
+    assert [r["id"] for r in second.harvest.entries] == [9, 8, 7] and second.done  # filed, and kept
     assert sorted(e.kind for e in second.anomalies) == ["delta-older-than-asked", "delta-unsorted"]
 
 
