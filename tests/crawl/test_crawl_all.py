@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from kitsu_ingest.cli import main
 from kitsu_ingest.crawl import CrawlPlan, CrawlProgress, crawl
+from kitsu_ingest.crawl.crawler import WALK_AHEAD
 from kitsu_ingest.crawl.delta import DELTA_PAGE, DeltaCursor, read_delta_page
 from kitsu_ingest.crawl.ledger import touched_users
 from kitsu_ingest.crawl.mapping import parse_time
@@ -109,7 +110,7 @@ def test_a_delta_after_a_full_crawl_stores_exactly_the_changed_entries(store: En
     assert summary.new_users == 0 and summary.delta_users == len({e[1] for e in changed})
     assert summary.delta_pages == len(changed) // DELTA_PAGE + 1
     # The delta's pages, the NSFW entries' anime, and the users pages after the store's last user.
-    assert summary.requests <= summary.delta_pages + summary.nsfw_resolved + summary.nsfw_unresolved + 2
+    assert summary.requests <= summary.delta_pages + summary.nsfw_resolved + summary.nsfw_unresolved + WALK_AHEAD
     assert snapshot(store) == before  # nothing changed: the same rows again
     with store.connect() as conn:
         touched = conn.execute(select(func.count()).where(CrawlUser.__table__.c.state == "touched")).scalar_one()
