@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from kitsu_ingest.crawl import ledger
 from kitsu_ingest.crawl.delta import DeltaCursor, DeltaRefused, delta_pages
 from kitsu_ingest.crawl.fetch import RecordError
-from kitsu_ingest.crawl.mapping import MalformedRecord, user_row
+from kitsu_ingest.crawl.mapping import MalformedRecord, id_of, user_row
 from kitsu_ingest.crawl.pipeline import Batch, batch_size, fetch_and_write, gather_or_cancel, pending_batches
 from kitsu_ingest.crawl.plan import PAGE, CrawlPlan, sample_offsets
 from kitsu_ingest.crawl.progress import CrawlProgress, projected_seconds
@@ -228,7 +228,7 @@ class _Crawl:
     async def _walk_page(self, cursor: UsersCursor, offset: int, document: Document) -> AsyncIterator[Batch]:
         """Register one users page of the walk (with the walk's position) and yield its new users."""
         size = self.plan.batch_users
-        ids = [_user_id(resource) for resource in document.data]
+        ids = [id_of(resource) or 0 for resource in document.data]
         try:
             verdict = read_page(cursor, offset, ids, document.count)
         except ValueError as exc:
@@ -324,13 +324,6 @@ def _cancel(ahead: deque[tuple[int, asyncio.Future[Document]]]) -> None:
         future = ahead.popleft()[1]
         future.cancel()
         future.add_done_callback(lambda f: f.cancelled() or f.exception())
-
-
-def _user_id(resource: dict[str, Any]) -> int:
-    try:
-        return int(resource["id"])
-    except (KeyError, TypeError, ValueError):
-        return 0
 
 
 def _finish_quietly(engine: Engine, run: ledger.Run, progress: CrawlProgress) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from kitsu_ingest.crawl.fetch import ANIME_FIELDS, ENTRY_FIELDS, Harvest, RecordError, keep_anime, resolve_hidden
-from kitsu_ingest.crawl.mapping import MalformedRecord, entry_row
+from kitsu_ingest.crawl.mapping import MalformedRecord, entry_row, id_of
 from kitsu_ingest.errors import RequestRejected, TransientError
 from kitsu_ingest.kitsu.client import KitsuClient
 from kitsu_ingest.kitsu.jsonapi import Document, query_of
@@ -122,7 +122,7 @@ def read_delta_page(cursor: DeltaCursor, document: Document, fetched_at: datetim
     page = DeltaPage(Harvest(user_ids=[]))
     rows: list[dict[str, Any]] = []
     for resource in document.included:
-        if resource.get("type") == "anime" and _int_id(resource) not in known_anime:
+        if resource.get("type") == "anime" and id_of(resource) not in known_anime:
             keep_anime(page.harvest, resource, fetched_at)
     for resource in document.data:
         try:
@@ -158,10 +158,3 @@ def read_delta_page(cursor: DeltaCursor, document: Document, fetched_at: datetim
     if not page.done and page.cursor == cursor:  # a full page that moves nothing: go past it
         page.cursor = DeltaCursor(since, last_id, at_since + len(document.data))
     return page
-
-
-def _int_id(resource: dict[str, Any]) -> int | None:
-    try:
-        return int(resource["id"])
-    except (KeyError, TypeError, ValueError):
-        return None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kitsu_ingest.crawl.mapping import MalformedRecord, anime_row, entry_row, favorite_row
+from kitsu_ingest.crawl.mapping import MalformedRecord, anime_row, entry_row, favorite_row, id_of
 from kitsu_ingest.errors import ApiError, TransientError
 from kitsu_ingest.kitsu.client import KitsuClient
 from kitsu_ingest.kitsu.jsonapi import query_of
@@ -222,10 +222,7 @@ async def _collect(
             for resource in document.included:
                 if resource["type"] != "anime":
                     continue
-                try:
-                    anime_id: int | None = int(resource["id"])
-                except ValueError:
-                    anime_id = None
+                anime_id = id_of(resource)
                 if anime_id is None or (anime_id not in known_anime and anime_id not in result.anime):
                     keep_anime(result, resource, fetched_at)  # files an anime it cannot map
             for resource in document.data:

@@ -21,6 +21,7 @@ __all__ = [
     "anime_row",
     "entry_row",
     "favorite_row",
+    "id_of",
     "owner",
     "parse_time",
     "user_row",
@@ -112,6 +113,14 @@ def _id(value: Any) -> int:
     if not 1 <= ident <= MAX_ID:
         raise ValueError(f"id out of range: {value!r}")
     return ident
+
+
+def id_of(resource: Resource) -> int | None:
+    """A resource's id as a Kitsu id; None when it is not one (mapping the resource says why)."""
+    try:
+        return _id(resource.get("id"))
+    except (TypeError, ValueError):
+        return None
 
 
 def _attributes(resource: Resource) -> dict[str, Any]:

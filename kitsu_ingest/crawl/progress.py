@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -50,7 +49,7 @@ class CrawlProgress:
 
     def note(self, anomaly: str, n: int = 1) -> None:
         """Count an inconsistency of the API."""
-        self.anomalies = dict(Counter(self.anomalies) + Counter({anomaly: n}))
+        self.anomalies[anomaly] = self.anomalies.get(anomaly, 0) + n
 
     @property
     def requests_per_user(self) -> float | None:

@@ -110,7 +110,8 @@ def make_engine(url: str | URL, *, check: bool = True, create: bool = True, one_
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_path(parsed, create=create)
         kwargs["connect_args"] = {"timeout": 30}
-        if one_connection and parsed.database not in (None, "", ":memory:"):
+        one_connection = one_connection and parsed.database not in (None, "", ":memory:")
+        if one_connection:
             kwargs |= {"pool_size": 1, "max_overflow": 0, "pool_timeout": 600}
     else:
         kwargs["pool_pre_ping"] = True
@@ -120,7 +121,7 @@ def make_engine(url: str | URL, *, check: bool = True, create: bool = True, one_
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise ConfigError(f"cannot use DATABASE_URL {describe_url(parsed)}: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
-        extra = (_ONE_CONNECTION_CACHE,) if "pool_size" in kwargs else ()
+        extra = (_ONE_CONNECTION_CACHE,) if one_connection else ()
         event.listen(engine, "connect", lambda connection, record: _set_sqlite_pragmas(connection, record, *extra))
     if check:
         try:
