@@ -144,8 +144,9 @@ def similar(anime: tuple[str, ...], n: int, version: str | None, model_dir: Path
 @click.option("--no-exclude", is_flag=True,
               help="Do not read the store: exclude nothing (e.g. a model trained on a file).")
 @click.option("--threads", type=click.IntRange(0), default=0, help="Worker threads (0: per core).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def batch(out: Path, n: int, version: str | None, model_dir: Path | None,
-          database_url: str | None, include_planned: bool, no_exclude: bool, threads: int) -> None:
+          database_url: str | None, include_planned: bool, no_exclude: bool, threads: int, as_json: bool) -> None:
     """Top N for every user of the model, to a Parquet file (user_id, rank, anime_id, score)."""
     import time
 
@@ -164,6 +165,11 @@ def batch(out: Path, n: int, version: str | None, model_dir: Path | None,
             store.close()
         read = time.perf_counter() - started
     summary = recommend_all(saved, out, n, exclusions, threads=threads)
+    if as_json:
+        click.echo(json.dumps({"version": saved.version, "users": summary.users, "rows": summary.rows,
+                               "seconds": round(summary.seconds, 3), "users_per_s": round(summary.users_per_second),
+                               "store_read_seconds": round(read, 3), "out": str(out)}))
+        return
     click.echo(f"wrote {summary.rows:,} rows for {summary.users:,} users of model {saved.version} "
                f"to {out} in {summary.seconds:.1f} s ({summary.users_per_second:,.0f} users/s; "
                f"store read {read:.1f} s)", err=True)
@@ -175,17 +181,22 @@ def batch(out: Path, n: int, version: str | None, model_dir: Path | None,
 @model_options
 @click.option("--reload-interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
               help="Seconds between checks for a newer model (ignored with --model).")
+@click.option("--segments-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports/segments"),
+              show_default=True, help="Where `kitsu-ingest segment-users` wrote its plots (its --out-dir).")
 def serve(host: str, port: int, version: str | None, model_dir: Path | None,
-          database_url: str | None, reload_interval: float) -> None:
-    """Serve the HTTP JSON API (model loaded once; a newer saved model is picked up live).
+          database_url: str | None, reload_interval: float, segments_dir: Path) -> None:
+    """Serve the dashboard and the HTTP JSON API (model loaded once; a newer saved model is picked up live).
 
     \b
+    GET /            the dashboard: store, models, segments, a user's top N, an anime's similar anime
+    GET /docs        the API's docs; GET /openapi.json its OpenAPI document
     GET /users/{id}/recommendations?n=10[&include_planned=true][&explain=true]  (n <= 100 with explain)
     GET /anime/{id}/similar?n=10
     GET /health   200 "ok", or "degraded" while a newer model fails to load; 503 with no model
     """
     import socket
 
+    from recommender.dashboard import DashboardConfig
     from recommender.serving.holder import ModelHolder
     from recommender.serving.http import create_app
     from recommender.serving.server import run_server
@@ -206,6 +217,7 @@ def serve(host: str, port: int, version: str | None, model_dir: Path | None,
     holder.refresh()
     current = holder.current
     state = f"model {current.version}" if current else f"no model yet ({holder.error})"
-    click.echo(f"serving on http://{host}:{sock.getsockname()[1]} with {state}", err=True)
-    run_server(create_app(holder), sock)
+    where = f"http://{'[' + host + ']' if ':' in host else host}:{sock.getsockname()[1]}"
+    click.echo(f"serving on {where} with {state}: dashboard at {where}/, API docs at {where}/docs", err=True)
+    run_server(create_app(holder, dashboard=DashboardConfig(segments_dir=segments_dir)), sock)
     sys.stderr.flush()

@@ -1,15 +1,20 @@
-"""The HTTP JSON API (Starlette): recommendations, similar anime, health; errors as JSON.
+"""The HTTP JSON API (FastAPI): recommendations, similar anime, health; errors as JSON; the dashboard.
 
     GET /users/{id}/recommendations?n=10&include_planned=false&explain=false
     GET /anime/{id}/similar?n=10
     GET /health                        {"status": "ok" | "degraded", "model_version", "loaded_at"}
+    GET /openapi.json                  the OpenAPI document, generated from the typed handlers below
+    GET /docs                          that document as a page (server-rendered: no CDN, no script)
+    GET /                              the dashboard (`recommender.dashboard`): HTML pages
 
 Status codes: 400 a malformed id or parameter, 404 an unknown user, anime or path, 405 another
 method than GET (with `Allow`), 503 no model, a broken one or an unreadable store, 500 anything
-unexpected. Every error body is {"error": str, "status": int}. Ids are ASCII digits, 1 <= id < 2**63
-(`recommender.data.ids.parse_id`); n is 1..1000, and 1..100 with explain=true. Messages name files
-relative to the model directory (`MODEL_DIR/...`), never by the server's absolute paths. A path
-with a trailing slash is a 404, not a redirect (whose Location would echo the client's Host).
+unexpected. Every error body is {"error": str, "status": int} (FastAPI's 422 and its "detail" are
+replaced by this 400). Ids are ASCII digits, 1 <= id < 2**63 (`recommender.data.ids.parse_id`); n is
+1..1000, and 1..100 with explain=true. Messages name files relative to the model directory
+(`MODEL_DIR/...`), never by the server's absolute paths. A path with a trailing slash is a 404,
+not a redirect (whose Location would echo the client's Host). Errors on the dashboard's pages are
+pages too (`recommender.dashboard.is_page`).
 
 /health is 200 "ok" while the newest model is served; 200 "degraded" (with the load `error` and
 the version still served) when a newer version fails to load: the server still answers, from the
@@ -24,7 +29,9 @@ of numpy and two indexed queries, and a hop to a worker thread and back costs mo
 busy machine. Explanations (implicit's explain per item: ~30 ms for 10 items, ~130 ms for 100 on a
 4,000-anime model), a larger N, and users folded in from the store run in worker threads, at most
 `threads` at once, so that /health and cheap requests never wait behind them (four n=1000
-explanations used to hold /health for 2.9 s).
+explanations used to hold /health for 2.9 s). Handlers return their JSON already encoded (orjson):
+the response models describe it in the OpenAPI document, and the schemathesis test checks every
+answer against them, instead of FastAPI validating each response again.
 """
 
 from __future__ import annotations
@@ -36,21 +43,26 @@ import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import orjson
-from starlette.applications import Starlette
+from fastapi import FastAPI, Path, Query
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from recommender.data.ids import parse_id, shown
+from recommender.data.ids import MAX_ID, parse_id, shown
 from recommender.errors import RecommenderError
 from recommender.serving.holder import ModelHolder
-from recommender.serving.recommender import NotFound, Recommender
+from recommender.serving.recommender import FALLBACK, FOLDED_IN, MODEL, NotFound, Recommender
 
-__all__ = ["MAX_EXPLAIN", "MAX_N", "ModelHolder", "create_app"]
+if TYPE_CHECKING:
+    from recommender.dashboard import DashboardConfig
+
+__all__ = ["MAX_EXPLAIN", "MAX_N", "ErrorBody", "Health", "ModelHolder", "SimilarAnime", "UserRecommendations",
+           "create_app"]
 
 log = logging.getLogger(__name__)
 MAX_N = 1000
@@ -59,6 +71,110 @@ MAX_EXPLAIN = 100
 _ON_LOOP_N = 100
 """Up to this n (without explain, for a user in the model) a request runs on the event loop."""
 _T = TypeVar("_T")
+_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+# -- what the API answers (the OpenAPI document's schemas) -----------------------------------------
+class ErrorBody(BaseModel):
+    """Every error, whatever its status."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: str = Field(description="What went wrong, in one line")
+    status: int = Field(description="The HTTP status, repeated")
+
+
+class Reason(BaseModel):
+    """One of the user's anime and how much of a recommendation's score it accounts for."""
+
+    anime_id: int
+    title: str | None
+    score: float
+
+
+class Item(BaseModel):
+    """A recommended (or similar) anime."""
+
+    anime_id: int | str = Field(description="Kitsu id (a string for a model trained on a file's keys)")
+    title: str | None = Field(description="null when the anime is not in the store")
+    subtype: str | None
+    score: float = Field(description="The model's score; users holding it for the fallback; cosine for similar")
+    because: list[Reason] | None = Field(None, description="With explain=true: what drove it")
+
+
+class UserRecommendations(BaseModel):
+    user_id: int
+    source: Literal["model", "folded-in", "fallback"] = Field(
+        description=f"{MODEL}: the model knows the user; {FOLDED_IN}: folded in from the store; "
+                    f"{FALLBACK}: nothing to go on, so popular anime")
+    version: str = Field(description="The model version that answered")
+    items: list[Item]
+
+
+class Anime(BaseModel):
+    id: int
+    title: str | None
+    subtype: str | None
+
+
+class SimilarAnime(BaseModel):
+    anime: Anime
+    version: str
+    items: list[Item]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    model_version: str
+    loaded_at: datetime
+    error: str | None = Field(None, description="Degraded: why the newest version failed to load")
+
+
+# -- parameters: ids are ASCII digits only (pydantic alone would take " 12", "+5", "1_000", "12.0") --
+def _digits(value: object) -> object:
+    if isinstance(value, str):
+        parsed = parse_id(value)
+        if parsed is None:
+            raise ValueError("not ASCII digits")
+        return parsed
+    return value
+
+
+def _flag(value: object) -> object:
+    if isinstance(value, str):
+        if value.lower() not in _FLAGS:
+            raise ValueError("not a flag")
+        return _FLAGS[value.lower()]
+    return value
+
+
+UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="A Kitsu user id", examples=[70211]),
+                   BeforeValidator(_digits)]
+AnimeId = Annotated[int, Path(ge=1, le=MAX_ID, description="A Kitsu anime id", examples=[1]),
+                    BeforeValidator(_digits)]
+Count = Annotated[int, Query(ge=1, le=MAX_N, description=f"How many (at most {MAX_EXPLAIN} with explain=true)"),
+                  BeforeValidator(_digits)]
+Planned = Annotated[bool, Query(description="Allow anime the user only planned to watch back in"),
+                    BeforeValidator(_flag)]
+Explain = Annotated[bool, Query(description="Say which of the user's anime drove each one"),
+                    BeforeValidator(_flag)]
+
+
+def _invalid_message(request: Request, exc: RequestValidationError) -> str:
+    """The one-line 400 message for the first parameter FastAPI refused."""
+    first = exc.errors()[0] if exc.errors() else {}
+    where, name = (*first.get("loc", ()), "", "")[:2]
+    raw = (request.path_params if where == "path" else request.query_params).get(str(name), "")
+    if name in ("user_id", "anime_id"):
+        what = "the user id" if name == "user_id" else "the anime id"
+        return f"{what} must be a positive integer below 2**63, not {shown(raw)}"
+    if name == "n":
+        explained = _FLAGS.get(request.query_params.get("explain", "false").lower(), False)
+        most, why = (MAX_EXPLAIN, " with explain=true") if explained else (MAX_N, "")
+        return f"n must be an integer from 1 to {most}{why}, not {shown(raw)}"
+    if name in ("include_planned", "explain"):
+        return f"{name} must be true or false, not {shown(raw)}"
+    return f"malformed request: {shown(first.get('msg', 'invalid parameter'), 120)}"
 
 
 class JSON(Response):
@@ -72,32 +188,23 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSON({"error": message, "status": status}, status_code=status, headers=headers)
 
 
-def _id(value: str, what: str) -> int:
-    parsed = parse_id(value)
-    if parsed is None:
-        raise HTTPException(400, f"{what} must be a positive integer below 2**63, not {shown(value)}")
-    return parsed
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "A malformed id or parameter"},
+    404: {"model": ErrorBody, "description": "An unknown user or anime"},
+    503: {"model": ErrorBody, "description": "No model, a broken one, or an unreadable store"},
+    500: {"model": ErrorBody, "description": "Anything unexpected"},
+}
 
 
-def _n(request: Request, most: int = MAX_N, why: str = "") -> int:
-    raw = request.query_params.get("n", "10")
-    parsed = parse_id(raw)
-    if parsed is None or parsed > most:
-        raise HTTPException(400, f"n must be an integer from 1 to {most}{why}, not {shown(raw)}")
-    return parsed
-
-
-def _flag(request: Request, name: str) -> bool:
-    raw = request.query_params.get(name, "false").lower()
-    if raw not in ("true", "false", "1", "0", "yes", "no"):
-        raise HTTPException(400, f"{name} must be true or false, not {shown(raw)}")
-    return raw in ("true", "1", "yes")
-
-
-def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None = None) -> Starlette:
-    """The Starlette app over `holder` (with `watch`, a thread picks up newer models); heavy
-    requests run in at most `threads` worker threads at once (default: one per core, at least 2)."""
+def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None = None,
+               dashboard: DashboardConfig | None = None) -> FastAPI:
+    """The app over `holder` (with `watch`, a thread picks up newer models): the JSON API, its
+    OpenAPI document and docs page, and the dashboard (`dashboard`: its settings, default ones if
+    None). Heavy requests run in at most `threads` worker threads at once (default: one per core,
+    at least 2)."""
     import anyio.to_thread
+
+    from recommender.dashboard import DashboardConfig, add_dashboard, error_page, is_page
 
     limiter = anyio.CapacityLimiter(threads or max(2, os.cpu_count() or 2))
 
@@ -110,22 +217,56 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
             raise HTTPException(503, f"no model: {holder.masked(holder.error or 'not loaded')}")
         return current
 
-    async def recommendations(request: Request) -> JSON:
-        user_id = _id(request.path_params["user_id"], "the user id")
-        explain = _flag(request, "explain")
-        n = _n(request, MAX_EXPLAIN, " with explain=true") if explain else _n(request)
-        planned = _flag(request, "include_planned")
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from threadpoolctl import threadpool_limits
+
+        # One BLAS thread per request thread: idle OpenBLAS threads spin and starve the others.
+        blas = threadpool_limits(limits=1, user_api="blas")
+        stop = threading.Event()
+        watcher = threading.Thread(target=holder.watch, args=(stop,), daemon=True, name="model-watcher")
+        if watch:
+            if holder.current is None:
+                holder.refresh()
+            watcher.start()
+        threading.Thread(target=warm, daemon=True, name="dashboard-warm").start()
+        try:
+            yield
+        finally:
+            stop.set()
+            blas.restore_original_limits()
+
+    app = FastAPI(title="kitsu-recs", version="1", lifespan=lifespan, redirect_slashes=False,
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
+                  description="Anime recommendations from a model trained on Kitsu libraries. "
+                              "Every error is {\"error\": str, \"status\": int}.")
+    app.state.holder = holder
+
+    @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations, responses=_ERRORS,
+             summary="Top N anime for a user", tags=["recommendations"])
+    async def recommendations(user_id: UserId, n: Count = 10, include_planned: Planned = False,
+                              explain: Explain = False) -> Response:
+        """Never an anime already in the user's library or favourites. A user the model has not
+        seen is folded in from the store; one with no interactions gets popular anime."""
+        if explain and n > MAX_EXPLAIN:
+            raise HTTPException(400, f"n must be an integer from 1 to {MAX_EXPLAIN} with explain=true, not {n}")
         current = model()
-        call = functools.partial(current.user, user_id, n, include_planned=planned, explain=explain)
+        call = functools.partial(current.user, user_id, n, include_planned=include_planned, explain=explain)
         light = not explain and n <= _ON_LOOP_N and current.users.position(user_id) >= 0
         return JSON((call() if light else await off_loop(call)).as_dict())
 
-    async def similar(request: Request) -> JSON:
-        anime_id, n = _id(request.path_params["anime_id"], "the anime id"), _n(request)
+    @app.get("/anime/{anime_id}/similar", response_model=SimilarAnime, responses=_ERRORS,
+             summary="The anime most similar to one", tags=["recommendations"])
+    async def similar(anime_id: AnimeId, n: Count = 10) -> Response:
+        """By the model's similarity (cosine of the item factors for ALS)."""
         call = functools.partial(model().similar, anime_id, n)
         return JSON((call() if n <= _ON_LOOP_N else await off_loop(call)).as_dict())
 
-    async def health(_request: Request) -> JSON:
+    @app.get("/health", response_model=Health, responses={503: _ERRORS[503]}, summary="Is a model served",
+             tags=["health"])
+    async def health() -> Response:
+        """"ok", or "degraded" while a newer model fails to load (the older one still answers);
+        503 when there is no model to answer with."""
         current, error = holder.current, holder.error
         if current is None:
             return _error(503, f"no model: {holder.masked(error or 'not loaded')}")
@@ -135,47 +276,54 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
             body.update(status="degraded", error=holder.masked(error))
         return JSON(body)
 
-    async def http_error(_request: Request, exc: Exception) -> Response:
+    def respond(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+        if is_page(request.url.path):
+            return error_page(status, message, headers)
+        return _error(status, message, headers)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return _error(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+        return respond(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
-    async def not_found(_request: Request, exc: Exception) -> Response:
-        return _error(404, str(exc))
+    async def invalid(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return respond(request, 400, _invalid_message(request, exc))
 
-    async def unavailable(_request: Request, exc: Exception) -> Response:
-        return _error(503, holder.masked(str(exc)))
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return respond(request, 404, str(exc))
 
-    async def internal(_request: Request, exc: Exception) -> Response:
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        return respond(request, 503, holder.masked(str(exc)))
+
+    async def internal(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
-        return _error(500, "internal error")
+        return respond(request, 500, "internal error")
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        from threadpoolctl import threadpool_limits
+    for kind, handler in ((HTTPException, http_error), (RequestValidationError, invalid), (NotFound, not_found),
+                          (RecommenderError, unavailable), (Exception, internal)):
+        app.add_exception_handler(kind, handler)
+    app.openapi = functools.partial(_openapi, app)  # type: ignore[method-assign]
+    pages = add_dashboard(app, holder, dashboard or DashboardConfig())
 
-        # One BLAS thread per request thread: idle OpenBLAS threads spin and starve the others.
-        blas = threadpool_limits(limits=1, user_api="blas")
-        stop = threading.Event()
-        watcher = threading.Thread(target=holder.watch, args=(stop,), daemon=True,
-                                   name="model-watcher")
-        if watch:
-            if holder.current is None:
-                holder.refresh()
-            watcher.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            blas.restore_original_limits()
+    def warm() -> None:
+        app.openapi()
+        pages.warm()
 
-    routes = [
-        Route("/users/{user_id}/recommendations", recommendations),
-        Route("/anime/{anime_id}/similar", similar),
-        Route("/health", health),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
-        HTTPException: http_error, NotFound: not_found, RecommenderError: unavailable,
-        Exception: internal,
-    })
-    app.router.redirect_slashes = False
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document without its 422 (this API answers a malformed request with a 400)."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        document = get_openapi(title=app.title, version=app.version, description=app.description,
+                               routes=app.routes)
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        schemas = document.get("components", {}).get("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        app.openapi_schema = document
+    return app.openapi_schema
