@@ -22,9 +22,10 @@ from kitsu_ingest.crawl import ledger
 from kitsu_ingest.crawl.delta import DeltaCursor, DeltaRefused, delta_pages
 from kitsu_ingest.crawl.fetch import RecordError
 from kitsu_ingest.crawl.mapping import MalformedRecord, id_of, user_row
-from kitsu_ingest.crawl.pipeline import Batch, batch_size, fetch_and_write, gather_or_cancel, pending_batches
+from kitsu_ingest.crawl.pipeline import Batch, batch_size, fetch_and_write, pending_batches
 from kitsu_ingest.crawl.plan import PAGE, CrawlPlan, sample_offsets
 from kitsu_ingest.crawl.progress import CrawlProgress, projected_seconds
+from kitsu_ingest.crawl.tasks import gather_or_cancel
 from kitsu_ingest.crawl.users_pages import UsersCursor, read_page
 from kitsu_ingest.crawl.writer import record_errors, write_delta_page
 from kitsu_ingest.errors import ConfigError, TransientError

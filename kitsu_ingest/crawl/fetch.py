@@ -17,12 +17,14 @@ from datetime import datetime
 from typing import Any
 
 from kitsu_ingest.crawl.mapping import MalformedRecord, anime_row, entry_row, favorite_row, id_of
+from kitsu_ingest.crawl.tasks import gather_or_cancel
 from kitsu_ingest.errors import ApiError, TransientError
 from kitsu_ingest.kitsu.client import KitsuClient
 from kitsu_ingest.kitsu.jsonapi import query_of
 
 __all__ = [
     "ANIME_FIELDS",
+    "BatchTooLarge",
     "Harvest",
     "RecordError",
     "favorite_params",
@@ -41,6 +43,9 @@ ANIME_FIELDS = (
     "userCount,favoritesCount,popularityRank,ratingRank,ageRating,nsfw"
 )
 FAVORITE_FIELDS = "favRank,createdAt,updatedAt,item,user"
+MAX_BATCH_ENTRIES = 8000
+"""A batch of several users whose libraries hold more entries than this is split before it is
+paged (`BatchTooLarge`): what a fetcher holds stays bounded however heavy the site's tail is."""
 OWNER_FIELDS = "name"  # included owners are only there for the linkage
 CONSISTENCY_ATTEMPTS = 2
 
@@ -54,6 +59,14 @@ class RecordError:
     payload: str | None = None
     url: str | None = None
     user_id: int | None = None
+
+
+class BatchTooLarge(Exception):
+    """The first library page said a batch of several users holds more than `MAX_BATCH_ENTRIES`."""
+
+    def __init__(self, entries: int) -> None:
+        super().__init__(f"{entries} library entries in one batch")
+        self.entries = entries
 
 
 @dataclass
@@ -112,24 +125,17 @@ async def harvest(
     known_anime: Container[int] = frozenset(),
 ) -> Harvest:
     """Fetch, check and map a batch's entries and favourites. Raises ApiError if the API fails
-    or keeps answering something other than what was asked. Included anime whose id is in
+    or keeps answering something other than what was asked, and BatchTooLarge (after one page)
+    when several users hold more than `MAX_BATCH_ENTRIES` entries. Included anime whose id is in
     `known_anime` (already stored by this crawl) are not mapped again."""
     for attempt in range(CONSISTENCY_ATTEMPTS):
         result = Harvest(user_ids=list(user_ids), fetched_at=fetched_at)
-        # A task group: if one collection fails, the other is cancelled, not left running.
-        try:
-            async with asyncio.TaskGroup() as group:
-                library = group.create_task(_collect(
-                    client, "/library-entries", library_params(user_ids, since), result, entry_row,
-                    result.entries, result.entries_per_user, fetched_at, known_anime,
-                ))
-                favorites = group.create_task(_collect(
-                    client, "/favorites", favorite_params(user_ids), result, favorite_row,
-                    result.favorites, result.favorites_per_user, fetched_at, known_anime,
-                )) if with_favorites else None
-        except ExceptionGroup as failed:
-            raise failed.exceptions[0] from None
-        if library.result() and (favorites is None or favorites.result()):
+        collections = [_collect(client, "/library-entries", library_params(user_ids, since), result, entry_row,
+                                result.entries, result.entries_per_user, fetched_at, known_anime)]
+        if with_favorites:
+            collections.append(_collect(client, "/favorites", favorite_params(user_ids), result, favorite_row,
+                                        result.favorites, result.favorites_per_user, fetched_at, known_anime))
+        if all(await gather_or_cancel(collections)):  # one failing cancels the other
             break
         if attempt + 1 == CONSISTENCY_ATTEMPTS:
             raise TransientError(
@@ -219,6 +225,8 @@ async def _collect(
             if count is None:
                 count = document.count
                 _check_filter(document.links.get("first") or document.url, set(result.user_ids))
+                if mapper is entry_row and len(result.user_ids) > 1 and (count or 0) > MAX_BATCH_ENTRIES:
+                    raise BatchTooLarge(count or 0)
             for resource in document.included:
                 if resource["type"] != "anime":
                     continue

@@ -2,7 +2,10 @@
 
 Batches come from an async iterator (a page of the run's to-do list, or `--all`'s walk over the
 users), a few at a time: a small queue of batches waits for `concurrency` fetchers, a small queue
-of results for the one writer, so that nothing waits in memory by the thousand.
+of results for the one writer, so that nothing waits in memory by the thousand. A batch whose
+libraries are heavy (more than `MAX_BATCH_ENTRIES` entries, said by its first page) is cut and its
+parts fetched in turn, so that what each fetcher holds stays bounded as the crawl meets the site's
+heaviest users.
 """
 
 from __future__ import annotations
@@ -10,21 +13,21 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from types import EllipsisType
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from kitsu_ingest.crawl import ledger
-from kitsu_ingest.crawl.fetch import Harvest, RecordError, harvest
+from kitsu_ingest.crawl.fetch import MAX_BATCH_ENTRIES, BatchTooLarge, Harvest, RecordError, harvest
 from kitsu_ingest.crawl.progress import CrawlProgress
+from kitsu_ingest.crawl.tasks import gather_or_cancel
 from kitsu_ingest.crawl.writer import write_harvests
 from kitsu_ingest.errors import NotFoundError, RequestRejected, TransientError
 from kitsu_ingest.kitsu.client import KitsuClient
 
-__all__ = ["Batch", "batch_size", "fetch_and_write", "gather_or_cancel", "pending_batches"]
+__all__ = ["Batch", "batch_size", "fetch_and_write", "pending_batches", "split_batch"]
 
 Batch = list[tuple[int, int]]
 """(user id, favourites count) of users fetched together."""
@@ -37,6 +40,15 @@ def batch_size(users: int, batch_users: int, concurrency: int) -> int:
     """Batches as large as `batch_users` allows, but at least four per connection, so that the
     crawl's tail (the last, sequentially paged batches) keeps every connection busy."""
     return max(1, min(batch_users, math.ceil(users / (4 * concurrency))))
+
+
+def split_batch(batch: Batch, entries: int) -> list[Batch]:
+    """A batch whose users hold `entries` library entries, cut into consecutive parts that hold
+    about `MAX_BATCH_ENTRIES` each if their libraries are alike (a part still too heavy is cut
+    again when it is fetched; a single user is never cut)."""
+    parts = min(len(batch), max(2, math.ceil(entries / MAX_BATCH_ENTRIES)))
+    size = math.ceil(len(batch) / parts)
+    return [batch[i : i + size] for i in range(0, len(batch), size)]
 
 
 async def pending_batches(engine: Engine, run: ledger.Run, size: int) -> AsyncIterator[Batch]:
@@ -71,18 +83,25 @@ async def fetch_and_write(
         for _ in range(fetchers):
             await todo.put(None)
 
+    async def fetch_batch(batch: Batch) -> None:
+        ids = [uid for uid, _ in batch]
+        try:
+            result = await harvest(client, ids, since=since, with_favorites=any(favs > 0 for _, favs in batch),
+                                   fetched_at=ledger.utcnow(), known_anime=anime_seen)
+        except BatchTooLarge as heavy:
+            for part in split_batch(batch, heavy.entries):
+                await fetch_batch(part)
+            return
+        except (TransientError, RequestRejected, NotFoundError) as exc:
+            payload = getattr(exc, "payload", None)
+            cause = getattr(exc, "cause", type(exc).__name__)
+            await results.put((ids, RecordError(f"failed-{cause}", str(exc), payload)))
+            return
+        await results.put(result)
+
     async def fetch() -> None:
         while (batch := await todo.get()) is not None:
-            ids = [uid for uid, _ in batch]
-            try:
-                result = await harvest(client, ids, since=since, with_favorites=any(favs > 0 for _, favs in batch),
-                                       fetched_at=ledger.utcnow(), known_anime=anime_seen)
-            except (TransientError, RequestRejected, NotFoundError) as exc:
-                payload = getattr(exc, "payload", None)
-                cause = getattr(exc, "cause", type(exc).__name__)
-                await results.put((ids, RecordError(f"failed-{cause}", str(exc), payload)))
-                continue
-            await results.put(result)
+            await fetch_batch(batch)
 
     async def fetch_all() -> None:
         await gather_or_cancel([feed(), *(fetch() for _ in range(fetchers))])
@@ -102,17 +121,6 @@ async def fetch_and_write(
         for task in (writer, fetching):
             task.cancel()
         await asyncio.gather(writer, fetching, return_exceptions=True)
-
-
-async def gather_or_cancel(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
-    """Run coroutines as tasks; the first failure cancels the others, and none outlives the call."""
-    tasks = [asyncio.create_task(coroutine) for coroutine in coroutines]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _write(

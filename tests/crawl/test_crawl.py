@@ -46,6 +46,37 @@ def test_sample_crawl_is_complete_and_exact(store: Engine) -> None:
     assert anime == 90
 
 
+def test_heavy_batches_are_cut_and_the_crawl_stays_exact(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kitsu_ingest.crawl import fetch, pipeline
+
+    cuts: list[int] = []
+    real_split = pipeline.split_batch
+
+    def split(batch: pipeline.Batch, entries: int) -> list[pipeline.Batch]:
+        cuts.append(entries)
+        return real_split(batch, entries)
+
+    monkeypatch.setattr(fetch, "MAX_BATCH_ENTRIES", 150)
+    monkeypatch.setattr(pipeline, "MAX_BATCH_ENTRIES", 150)
+    monkeypatch.setattr(pipeline, "split_batch", split)
+    summary = run_crawl(store, CrawlPlan(sample=90, seed=1))
+    users = crawled_users(store)
+    assert cuts and all(entries > 150 for entries in cuts)
+    assert summary.status == "done" and summary.users_done == 90 == len(users)
+    assert stored_rows(store) == truth_rows(users)
+
+
+def test_split_batch_cuts_into_parts_of_about_the_limit() -> None:
+    from kitsu_ingest.crawl.fetch import MAX_BATCH_ENTRIES
+    from kitsu_ingest.crawl.pipeline import split_batch
+
+    batch = [(uid, 0) for uid in range(1, 21)]
+    parts = split_batch(batch, 3 * MAX_BATCH_ENTRIES - 1)
+    assert [len(p) for p in parts] == [7, 7, 6] and [user for part in parts for user in part] == batch
+    assert len(split_batch(batch, MAX_BATCH_ENTRIES + 1)) == 2  # always at least two
+    assert split_batch(batch[:2], 100 * MAX_BATCH_ENTRIES) == [batch[:1], batch[1:2]]  # never below one user
+
+
 def test_crawling_twice_changes_nothing(store: Engine) -> None:
     run_crawl(store, CrawlPlan(sample=40, seed=2))
     first = snapshot(store)
