@@ -213,7 +213,7 @@ async def _pages(port: int, rate: float, seconds: float) -> dict[str, Any]:
 
 
 async def _load(port: int, user_ids: list[int], rate: float, seconds: float,
-                connections: int = 64) -> dict[str, Any]:
+                connections: int = 64, anime_ids: list[int] | None = None) -> dict[str, Any]:
     """Open loop: request i is due at t0 + i / rate and its latency counts from then (no
     coordinated omission), sent on one of `connections` keep-alive HTTP/1.1 connections by a
     minimal client (httpx costs more CPU per request than the server does)."""
@@ -244,7 +244,8 @@ async def _load(port: int, user_ids: list[int], rate: float, seconds: float,
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        path = (f"/anime/{rng.randint(1, 5000)}/similar?n=10" if i % 10 == 9 else
+        anime = rng.choice(anime_ids) if anime_ids else rng.randint(1, 5000)
+        path = (f"/anime/{anime}/similar?n=10" if i % 10 == 9 else
                 f"/users/{rng.choice(user_ids)}/recommendations?n=10")
         queue.put_nowait((due, path))
     for _ in workers:

@@ -169,13 +169,16 @@ def save_model(model_dir: Path, model: Model, user_ids: np.ndarray, item_ids: np
 _STAGING = ".saving-"
 _STALE_AFTER = 3600.0
 """Seconds after which a staging folder or pointer file is taken as left by a killed save."""
-_VERSION = re.compile(r"(?P<base>\d{8}T\d{6}Z-[^-]+)(?:-(?P<n>\d{1,6}))?")
+_VERSION = re.compile(r"(?P<stamp>\d{8}T\d{6}Z)-(?P<fp>[^-]+)(?:-(?P<n>\d{1,6}))?")
 
 
 def _rename_to_free_name(staging: Path, model_dir: Path, base: str, card: ModelCard) -> ModelCard:
-    """Rename `staging` to the first free name of base, base-2, base-3...; the card it holds
+    """Rename `staging` to the first free name of base, base-2, base-3..., after every version of
+    the same second (whatever its data), so that the names order the saves; the card it holds
     (meta.json) names the version it ends up as."""
-    for n in range(1, 10_000):
+    stamp = base.partition("-")[0]
+    first = 1 + max((_version_key(p.name)[1] for p in model_dir.glob(f"{stamp}-*")), default=0)
+    for n in range(first, first + 10_000):
         version = base if n == 1 else f"{base}-{n}"
         if (model_dir / version).exists():
             continue
@@ -243,10 +246,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _version_key(name: str) -> tuple[str, int]:
+def _version_key(name: str) -> tuple[str, int, str]:
     """Versions in the order they were made: by time, then base-2 after base (not after base-10)."""
     match = _VERSION.fullmatch(name)
-    return (match["base"], int(match["n"] or 1)) if match else (name, 0)
+    return (match["stamp"], int(match["n"] or 1), match["fp"]) if match else (name, 0, "")
 
 
 def _pointer(model_dir: Path) -> str:

@@ -18,10 +18,12 @@ __all__ = ["main"]
         "train": "recommender.cli.train:train",
         "models": "recommender.cli.train:models",
         "evaluate": "recommender.cli.train:evaluate",
+        "export": "recommender.cli.export:export",
         "user": "recommender.cli.serve:user",
         "similar": "recommender.cli.serve:similar",
         "batch": "recommender.cli.serve:batch",
         "serve": "recommender.cli.serve:serve",
+        "refresh": "recommender.cli.refresh:refresh",
     },
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +35,9 @@ def _source(interactions: Path | None, **columns: Any) -> Source:
 
 
 def _load(source: Source, weights: EventWeights, url: str, filters: dict[str, Any],
-          kinds: bool = False) -> tuple[Interactions, Any]:
-    """The interactions and, when they come from the store, its users' clusters (else None)."""
+          kinds: bool = False, times: bool = False) -> tuple[Interactions, Any]:
+    """The interactions and, when they come from the store, its users' clusters (else None);
+    `times` for a temporal split."""
     from recommender.data.sources import load_interactions
 
     if source is not None:
@@ -43,7 +46,7 @@ def _load(source: Source, weights: EventWeights, url: str, filters: dict[str, An
 
     store = StoreReader.open(url)
     try:
-        data = load_interactions(None, weights, store=store, kinds=kinds, **filters)
+        data = load_interactions(None, weights, store=store, kinds=kinds, times=times, **filters)
         return data, store.cluster_labels(data.user_ids)
     finally:
         store.close()
@@ -90,6 +93,8 @@ def _writable_file(path: Path | None) -> None:
 @click.option("--leave-k", type=click.IntRange(1), default=1, show_default=True)
 @click.option("-k", "--k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--eval-users", type=click.IntRange(0), default=50_000, show_default=True,
+              help="Score validation and test on a seeded sample of at most N users (0: every user).")
 @click.option("--workers", type=click.IntRange(0), default=None,
               help="Trials at once (default: 1 for a budgeted search, one per core for a grid).")
 @click.option("--results", type=click.Path(path_type=Path), default=None,
@@ -97,6 +102,14 @@ def _writable_file(path: Path | None) -> None:
 @click.option("--heatmap", type=click.Path(path_type=Path), default=None,
               help="Also write the grid's heatmap PNG here.")
 @click.option("--no-save", is_flag=True, help="Evaluate only; save no model.")
+@click.option("--engine", type=click.Choice(["implicit", "spark"]), default="implicit", show_default=True,
+              help="Who fits ALS: implicit, here (the search), or Spark MLlib (one configuration: ALS's "
+                   "defaults or one value per axis option; the baselines as ever).")
+@click.option("--spark-master", default=None, metavar="URL",
+              help="With --engine spark: local[*] (the default), spark://host:7077, yarn or k8s://https://host:443.")
+@click.option("--export", "export_dir", type=click.Path(path_type=Path), default=None,
+              help="With --engine spark: the confidence matrix's Parquet export, written once and reused "
+                   "(default: MODEL_DIR/export; on a cluster, a folder every executor sees).")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def train(database_url: str | None, interactions: Path | None, user_col: str, item_col: str,
           weight_col: str | None, status_col: str | None, time_col: str | None,
@@ -104,9 +117,9 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
           model_dir: Path | None, budget: float, trials: int | None, families: tuple[str, ...],
           tune_weights: bool, save_weights: Path | None, grid_file: str | None, prune: bool,
           storage: str | None, study: str | None, split_method: str,
-          test_fraction: float, val_fraction: float, leave_k: int, k: int, seed: int,
+          test_fraction: float, val_fraction: float, leave_k: int, k: int, seed: int, eval_users: int,
           workers: int | None, results: Path | None, heatmap: Path | None, no_save: bool,
-          as_json: bool, **axes: Any) -> None:
+          engine: str, spark_master: str | None, export_dir: Path | None, as_json: bool, **axes: Any) -> None:
     """Find the best model on validation, test it against every family and baseline, save it.
 
     \b
@@ -117,6 +130,8 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
     from recommender.cli.progress import SearchView
     from recommender.data.events import load_weights
     from recommender.data.sources import describe_source
+    from recommender.engines.master import DEFAULT_MASTER
+    from recommender.engines.spark_training import SparkSettings, check_spark, train_on_spark_and_save
     from recommender.evaluation.grid import Grid, load_grid
     from recommender.evaluation.spaces import DEFAULTS
     from recommender.evaluation.study import connect_storage, open_study
@@ -130,6 +145,8 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
         check_writable(directory)
     for path in (results, heatmap, save_weights):
         _writable_file(path)
+    if engine != "spark" and (spark_master is not None or export_dir is not None):
+        raise RecommenderError("--spark-master and --export are options of --engine spark")
     weights = load_weights(weights_file)
     grid = None
     if grid_file is not None or any(v is not None for v in axes.values()):
@@ -145,35 +162,48 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
     search = SearchConfig(families=families, seconds=None if grid is not None else budget, trials=trials,
                           grid=grid, prune=prune if grid is not None else True, tune_weights=tune_weights,
                           storage=storage, study=study, seed=seed, workers=workers or os.cpu_count() or 1)
+    spark = SparkSettings(export_dir or directory / "export", spark_master) if engine == "spark" else None
+    if spark is not None:  # a search asked for, pyspark, Java, the master, the export: before the data is read
+        check_spark(spark, search)
     source = _source(interactions, user_col=user_col, item_col=item_col, weight_col=weight_col,
                      status_col=status_col, time_col=time_col)
     if tune_weights and source is not None and not status_col:
         raise RecommenderError("learning event weights needs statuses: give a --status-col (or train on the store)")
     storage = connect_storage(search)
     filters = {"min_user_items": min_user_items, "min_item_users": min_item_users}
-    data, clusters = _load(source, weights, url, filters, kinds=tune_weights)
+    read_at = datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as the store keeps times
+    reading = time.perf_counter()
+    data, clusters = _load(source, weights, url, filters, kinds=tune_weights, times=split_method == "temporal")
+    read_seconds = time.perf_counter() - reading
     config = TrainConfig(k=k, split=split_method, test_fraction=test_fraction,
-                         val_fraction=val_fraction, leave_k=leave_k, seed=seed, workers=search.workers)
+                         val_fraction=val_fraction, leave_k=leave_k, seed=seed, workers=search.workers,
+                         eval_users=eval_users or None)
     study_ = open_study(search, identity(data, config, search), storage)
     out = console()
     what = f"grid of {grid.size()} configurations ({len(grid.fits())} fits)" if grid is not None else \
         f"{', '.join(search.families)} for {budget:g} s" + (f" or {trials} trials" if trials else "")
-    out.print(f"data: {data.describe()}; searching {what}")
+    doing = f"searching {what}" if engine == "implicit" else \
+        f"fitting ALS with Spark on {spark_master or DEFAULT_MASTER}"
+    out.print(f"data: {data.describe()}; {doing}")
     card = None
     with SearchView(out, seconds=search.seconds, trials=trials or (len(grid.fits()) if grid else None),
-                    show=not as_json) as view:
-        if no_save:
+                    show=not as_json and engine == "implicit") as view:
+        if spark is not None:
+            card, result = train_on_spark_and_save(
+                data, config, search, spark, None if no_save else directory, weights=weights,
+                source=describe_source(source, url, read_at), filters=filters, clusters=clusters)
+        elif no_save:
             result = train_only(data, config, search, refit=False, clusters=clusters, study=study_,
                                 on_trial=view.on_trial)
         else:
             card, result = train_and_save(data, config, search, directory, weights=weights,
-                                          source=describe_source(source, url), filters=filters,
+                                          source=describe_source(source, url, read_at), filters=filters,
                                           clusters=clusters, study=study_, on_trial=view.on_trial)
     if result is None:
         out.print(f"this worker's trials are done ({view.summary()}); the last worker of study "
                   f"{search.study or 'recommend'} tests and saves the best")
         return
-    _report(out, result, k, card, directory, view.summary())
+    _report(out, result, k, card, directory, view.summary() if engine == "implicit" else "Spark, one configuration")
     _write_outputs(result, k, results, heatmap, save_weights, card.weights if card else weights)
     if as_json:
         click.echo(json.dumps({"family": result.family, "params": result.params, "weights": result.weights,
@@ -181,7 +211,7 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
                                "families": result.families, "margin": result.margin, "search": result.search,
                                "version": card.version if card else None,
                                "data": {"shape": list(data.shape), "nnz": data.nnz},
-                               "timings": result.timings}, indent=2, default=str))
+                               "timings": {"read_seconds": read_seconds, **result.timings}}, indent=2, default=str))
 
 
 def _report(out: Any, result: TrainResult, k: int, card: ModelCard | None, directory: Path, searched: str) -> None:
@@ -258,7 +288,7 @@ def evaluate(version: str | None, database_url: str | None, interactions: Path |
         source = _source(interactions, user_col=user_col, item_col=item_col,
                          weight_col=weight_col, status_col=status_col, time_col=time_col)
     weights = load_weights(weights_file) if weights_file else card.weights
-    data, clusters = _load(source, weights, url, card.filters)
+    data, clusters = _load(source, weights, url, card.filters, times=card.config.split == "temporal")
     out = console()
     if data.fingerprint() != card.fingerprint:
         out.print(f"[yellow]warning: the data changed since {name} was trained "

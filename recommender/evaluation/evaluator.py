@@ -19,12 +19,19 @@ _CELLS_PER_BATCH = 1 << 23  # scores held at once: 8M float32 = 32 MiB
 
 
 class EvalSet:
-    """The users with held-out items, their training rows (masked) and their relevant items."""
+    """The users with held-out items, their training rows (masked) and their relevant items.
 
-    def __init__(self, seen: csr_matrix, truth: csr_matrix) -> None:
+    With `max_users`, a seeded sample of that many of them: at the whole site's scale (1.2M
+    users, 20k anime) scoring every user costs about a minute and a half per evaluation, while the
+    standard error of a mean NDCG over 50,000 users is already about 0.001.
+    """
+
+    def __init__(self, seen: csr_matrix, truth: csr_matrix, max_users: int | None = None, seed: int = 0) -> None:
         import numpy as np
 
         self.users = np.flatnonzero(np.diff(truth.indptr) > 0)
+        if max_users is not None and len(self.users) > max_users:
+            self.users = np.sort(np.random.default_rng(seed).choice(self.users, max_users, replace=False))
         self.seen = seen[self.users].tocsr()
         self.exclusions = Exclusions.from_matrix(self.seen)
         self.truth = truth[self.users].tocsr()

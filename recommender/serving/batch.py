@@ -47,18 +47,19 @@ class BatchSummary:
 
 def exclusions_from_store(store: StoreReader, model: SavedModel,
                           include_planned: bool = False) -> Exclusions:
-    """Every model user's stored library and favourites, as model columns."""
-    users, items = IdIndex(model.user_ids), IdIndex(model.item_ids)
-    rows: list[NDArray[np.int64]] = []
-    cols: list[NDArray[np.int64]] = []
-    for user_ids, anime_ids in store.all_events(include_planned):
-        r, c = users.positions(user_ids), items.positions(anime_ids)
-        keep = (r >= 0) & (c >= 0)
-        rows.append(r[keep])
-        cols.append(c[keep])
-    if not rows:
+    """Every model user's stored library and favourites, as model columns (read as typed
+    columns, `StoreReader.event_columns`)."""
+    from recommender.errors import DataError
+
+    try:
+        events = store.event_columns()
+    except DataError:  # nothing stored: nothing to exclude
         return Exclusions.empty(len(model.user_ids))
-    return Exclusions.from_pairs(np.concatenate(rows), np.concatenate(cols), len(model.user_ids))
+    keep = events.codes != events.kinds.index("planned") if include_planned else np.ones(len(events.codes), bool)
+    rows = IdIndex(model.user_ids).positions(events.users[keep])
+    cols = IdIndex(model.item_ids).positions(events.items[keep])
+    known = (rows >= 0) & (cols >= 0)
+    return Exclusions.from_pairs(rows[known], cols[known], len(model.user_ids))
 
 
 def top_n_all(model: Model, users: int, n: int, exclusions: Exclusions | None = None, *, threads: int = 0,

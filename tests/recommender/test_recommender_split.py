@@ -78,3 +78,16 @@ def test_too_little_data() -> None:
     frame = pd.DataFrame({"user": [1, 2], "item": [1, 2], "strength": [1.0, 1.0]})
     with pytest.raises(DataError, match="too little data"):
         holdout(from_frame(frame))
+
+
+def test_the_fast_row_order_is_lexsorts() -> None:
+    from recommender.data.splits import _row_then_key_order
+
+    rng = np.random.default_rng(0)
+    for case in range(200):
+        n = int(rng.integers(1, 300))
+        rows = np.sort(rng.integers(0, 30, n))
+        keys = [rng.random(n), np.round(rng.random(n), 2), np.zeros(n),
+                1.6e9 + rng.integers(0, 5, n) + rng.random(n) * 1e-9]  # times a jitter apart: lexsort's turn
+        key = keys[case % 4]
+        np.testing.assert_array_equal(_row_then_key_order(rows, key), np.lexsort((key, rows)))

@@ -1,0 +1,63 @@
+"""`recommend refresh`: fold the users a crawl changed into a new model version, without retraining."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from recommender.cli.options import model_options, resolve
+from recommender.errors import RecommenderError
+
+__all__ = ["refresh"]
+
+
+def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise RecommenderError(f"--since {value!r} is not a date or time: give e.g. 2026-11-20 or "
+                               "2026-11-20T12:00:00Z") from None
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
+@click.command("refresh")
+@model_options
+@click.option("--since", callback=_since, default=None, metavar="TIME",
+              help="Fold in users changed after this UTC time (default: when the model's data was read).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def refresh(version: str | None, model_dir: Path | None, database_url: str | None, since: datetime | None,
+            as_json: bool) -> None:
+    """Fold users whose libraries changed since the model was trained into a new version.
+
+    Run it after `kitsu-ingest crawl --since ...`: each changed user's factors are solved again
+    from today's store (new users are added), the anime factors stay as trained. Anime new to the
+    site wait for the next `recommend train`. Only ALS models can be refreshed.
+    """
+    from recommender.data.store import StoreReader
+    from recommender.serving.refresh import refresh as run
+
+    url, directory = resolve(database_url, model_dir)
+    store = StoreReader.open(url)
+    try:
+        report = run(directory, store, url, version=version, since=since,
+                     on_stage=None if as_json else lambda name: click.echo(f"  {name} done", err=True))
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(report.as_dict()))
+        return
+    if report.version is None:
+        click.echo(f"nothing changed since {report.since}: model {report.base} is current")
+        return
+    click.echo(f"refreshed {report.base} -> {report.version}: {report.refolded:,} users folded in again, "
+               f"{report.appended:,} new users added ({report.changed_users:,} changed since {report.since})")
+    if report.new_anime:
+        click.echo(f"{report.new_anime:,} anime are new since the model was trained: they wait for the next "
+                   "`recommend train`")
+    click.echo(f"time: {sum(report.seconds.values()):.1f} s "
+               f"({', '.join(f'{k} {v:.1f} s' for k, v in report.seconds.items())})")
