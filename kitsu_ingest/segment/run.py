@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from threadpoolctl import threadpool_limits
 
+from kitsu_ingest.laps import Laps
 from kitsu_ingest.segment import clusters as cl
 from kitsu_ingest.segment.errors import ConfigError, SegmentError
 from kitsu_ingest.segment.features import FeatureSpec, activity, build_features
@@ -91,14 +91,8 @@ def segment_users(engine: Engine, options: SegmentOptions = SegmentOptions(),
     """Tiers and clusters of every user of the store, recorded as a new run."""
     _validate(options)
     say = progress or (lambda stage, done, total: None)
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[name] = round(now - clock, 3)
-        clock = now
+    lap = Laps()
+    seconds = lap.seconds
 
     say("reading users", 0, 1)
     users = load_users(engine)

@@ -18,7 +18,6 @@ are still the base model's.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kitsu_ingest.laps import Laps
 from recommender.data.ids import IdIndex
 from recommender.errors import RecommenderError
 from recommender.models.als import ALS
@@ -122,14 +122,11 @@ def refresh(model_dir: Path, store: StoreReader, store_url: str | None = None, *
     from recommender.data.sources import load_interactions
     from recommender.registry import load_model, save_model
 
-    seconds: dict[str, float] = {}
-    started = time.perf_counter()
+    lap = Laps()
+    seconds = lap.seconds
 
     def stage(name: str) -> None:
-        nonlocal started
-        now = time.perf_counter()
-        seconds[name] = round(now - started, 3)
-        started = now
+        lap(name)
         if on_stage:
             on_stage(name)
 
