@@ -32,12 +32,18 @@ busy machine. Explanations (implicit's explain per item: ~30 ms for 10 items, ~1
 explanations used to hold /health for 2.9 s). Handlers return their JSON already encoded (orjson):
 the response models describe it in the OpenAPI document, and the schemathesis test checks every
 answer against them, instead of FastAPI validating each response again.
+
+After start-up a background thread warms what the first requests would otherwise pay for (the
+OpenAPI document, the dashboard's templates and counts, a rehearsed fold-in and explanation), and
+the objects start-up made are frozen out of the cyclic garbage collector (`gc.freeze`): a full
+collection of them paused every request for 100 to 225 ms with the whole-site model.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import logging
 import os
 import threading
@@ -229,12 +235,17 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
             if holder.current is None:
                 holder.refresh()
             watcher.start()
-        threading.Thread(target=warm, daemon=True, name="dashboard-warm").start()
+        # What start-up made (the model, imports) lives as long as the app: frozen, so that the
+        # collector does not scan it again. A full collection of those ~190k objects held every
+        # request for 100 to 225 ms with the whole-site model; warm() freezes what it loads too.
+        gc.freeze()
+        threading.Thread(target=warm, daemon=True, name="warm").start()
         try:
             yield
         finally:
             stop.set()
             blas.restore_original_limits()
+            gc.unfreeze()
 
     app = FastAPI(title="kitsu-recs", version="1", lifespan=lifespan, redirect_slashes=False,
                   docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
@@ -308,6 +319,9 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
     def warm() -> None:
         app.openapi()
         pages.warm()
+        if (current := holder.current) is not None:
+            current.rehearse()
+        gc.freeze()
 
     return app
 

@@ -15,6 +15,7 @@ weights) is a BrokenModel error, never an empty answer: its one line says to ret
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from recommender.data.ids import MAX_ID, IdIndex, parse_id, shown
 from recommender.data.store import AnimeInfo, StoreReader, UserEvents
 from recommender.errors import RecommenderError
 from recommender.models.als import ALS
+from recommender.models.base import Unsupported
 from recommender.ranking import top_n_row
 
 if TYPE_CHECKING:
@@ -129,14 +131,24 @@ class Recommender:
         return self.saved.path
 
     def warm(self) -> None:
-        """Do the one-off work now (check, titles, norms, popularity, implicit), not in a request;
-        BrokenModel if the model's arrays are not finite."""
+        """Do the one-off work every request needs now (check, titles, norms, popularity), not in
+        a request; BrokenModel if the model's arrays are not finite."""
         self._check_sound()
         self._titles = self.store.anime(int(i) for i in self._kitsu_ids(self.saved.item_ids))
         if isinstance(self.model, ALS):
             self.model.normed_items()
-            self.model.solver()
         self._popular_list()
+
+    def rehearse(self) -> None:
+        """Fold in and explain one made-up user, so that the first real one does not pay for what
+        that path loads once (pandas, implicit, LAPACK: 0.35 s of the first explained answer on
+        the quickstart's model). Slow to start, so a server runs it in the background."""
+        if not len(self.saved.item_ids) or not self.items.numeric:
+            return
+        events = UserEvents(0, True, ((int(self.saved.item_ids[0]), "completed"),), ())
+        with contextlib.suppress(Unsupported):
+            columns, _ = top_n_row(self.model.fold_in(self._confidence(events)), 1)
+            self._explain(events, columns)
 
     # -- users ---------------------------------------------------------------------------
     def user(self, user_id: int, n: int = 10, *, include_planned: bool = False,

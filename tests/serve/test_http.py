@@ -114,3 +114,19 @@ def test_an_unreadable_store_is_a_json_503(trained: Trained, tmp_path: Path) -> 
         response = client.get("/users/1/recommendations")
         assert response.status_code == 503
         assert "kitsu-ingest db upgrade" in response.json()["error"]
+
+
+def test_start_up_objects_are_frozen_out_of_the_collector_while_serving(trained: Trained) -> None:
+    import gc
+    import threading
+    import time
+
+    client, holder = _client(trained)
+    with client:
+        deadline = time.monotonic() + 10
+        while any(t.name == "warm" for t in threading.enumerate()):
+            assert time.monotonic() < deadline, "the warm thread did not end"
+            time.sleep(0.02)
+        assert holder.current is not None and holder.current.model._implicit is not None  # type: ignore[attr-defined]
+        assert gc.get_freeze_count() > 0 and client.get("/health").status_code == 200
+    assert gc.get_freeze_count() == 0  # unfrozen when the app stops
