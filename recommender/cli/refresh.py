@@ -34,9 +34,10 @@ def refresh(version: str | None, model_dir: Path | None, database_url: str | Non
             as_json: bool) -> None:
     """Fold users whose libraries changed since the model was trained into a new version.
 
-    Run it after `kitsu-ingest crawl --since ...`: each changed user's factors are solved again
-    from today's store (new users are added), the anime factors stay as trained. Anime new to the
-    site wait for the next `recommend train`. Only ALS models can be refreshed.
+    Run it after `kitsu-ingest crawl --since ...`: each changed user is folded in again from
+    today's store (new users are added), the rest of the model stays as trained: ALS solves their
+    factors with the anime factors fixed; item-kNN and EASE take their new rows. Anime new to the
+    site wait for the next `recommend train`. Popularity models cannot be refreshed.
     """
     from recommender.data.store import StoreReader
     from recommender.serving.refresh import refresh as run

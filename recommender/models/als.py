@@ -138,6 +138,17 @@ class ALS(Model):
         (implicit's recalculate_user), times the item factors."""
         return self.item_factors @ np.asarray(self.solver().recalculate_user(0, row), np.float32)
 
+    def with_users(self, rows: csr_matrix, at: NDArray[np.int64]) -> ALS:
+        """The users' factors solved again from their rows with the item factors fixed (implicit's
+        recalculate_user, the exact least-squares step of an ALS iteration); new ones appended."""
+        factors = np.asarray(self.solver().recalculate_user(np.arange(rows.shape[0]), rows), np.float32) \
+            if rows.shape[0] else np.zeros((0, self.item_factors.shape[1]), np.float32)
+        new = at < 0
+        out = ALS.from_arrays(self.arrays())
+        out.user_factors = np.concatenate([self.user_factors, factors[new]])
+        out.user_factors[at[~new]] = factors[~new]
+        return out
+
     def explain(self, row: csr_matrix, columns: Iterable[int], n: int = 3) -> list[list[tuple[int, float]]]:
         """For each recommended column, the `n` columns of `row` that account most for its score."""
         solver, weights, out = self.solver(), None, []

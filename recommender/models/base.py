@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from scipy.sparse import csr_matrix
 
-__all__ = ["Model", "Unsupported"]
+__all__ = ["Model", "Unsupported", "with_rows"]
 
 
 class Unsupported(RecommenderError):
@@ -72,6 +72,12 @@ class Model(ABC):
         """Scores of every item for a user the model was not fitted on, from their row (1 x items)
         of the matrix it was fitted on; Unsupported for a model that cannot."""
         raise Unsupported(f"a {self.family} model cannot fold in a new user")
+
+    def with_users(self, rows: csr_matrix, at: NDArray[np.int64]) -> Model:
+        """A copy in which the users at positions `at` (-1: a new user, appended in order) are
+        folded in again from `rows` of the matrix it was fitted on, all else held fixed (what
+        `recommend refresh` does); Unsupported for a model that cannot."""
+        raise Unsupported(f"a {self.family} model cannot fold users in")
 
     def explain(self, row: csr_matrix, columns: Any, n: int = 3) -> list[list[tuple[int, float]]]:
         """For each recommended column, the `n` columns of `row` that account most for its score."""
@@ -123,3 +129,15 @@ class Model(ABC):
             return cls.from_arrays(arrays)
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise RecommenderError(f"the saved model {path} is unreadable (corrupt or truncated): {exc}") from None
+
+
+def with_rows(matrix: csr_matrix, rows: csr_matrix, at: NDArray[np.int64]) -> csr_matrix:
+    """`matrix` with its rows at positions `at` replaced by `rows` (in order), and the rows whose
+    position is -1 appended (in order)."""
+    from scipy.sparse import vstack
+
+    count, new = matrix.shape[0], at < 0
+    order = np.arange(count + int(new.sum()))
+    order[at[~new]] = count + np.flatnonzero(~new)
+    order[count:] = count + np.flatnonzero(new)
+    return vstack([matrix, rows.astype(matrix.dtype)], format="csr")[order]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recommender.models.base import Model
+from recommender.models.base import Model, with_rows
 from recommender.ranking import top_n_row
 
 if TYPE_CHECKING:
@@ -64,6 +64,13 @@ class ItemKNN(Model):
     def fold_in(self, row: csr_matrix) -> NDArray[np.float32]:
         assert self.similarity is not None, "fit the model first"
         return np.asarray((row @ self.similarity).todense(), np.float32).ravel()
+
+    def with_users(self, rows: csr_matrix, at: NDArray[np.int64]) -> ItemKNN:
+        """The users' rows replaced (or appended): they are all a user is to this model."""
+        assert self.train is not None, "fit the model first"
+        out = self.from_arrays(self.arrays())
+        out.train = with_rows(self.train, rows, at)
+        return out
 
     def explain(self, row: csr_matrix, columns: Any, n: int = 3) -> list[list[tuple[int, float]]]:
         """Each column's score as the sum of row[j] · similarity[j, column] over the user's items j."""

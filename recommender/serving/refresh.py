@@ -3,14 +3,16 @@
     report = refresh(model_dir, store, store_url)      # after `kitsu-ingest crawl --since ...`
 
 The users a crawl touched after the model's data was read (`StoreReader.users_changed_since`,
-from the time in the model card) get their factors solved again from their rows of today's
-confidence matrix, with the item factors held fixed: implicit's `recalculate_user`, the exact
-least-squares step of an ALS iteration. Users new to the model are appended. The confidence
-matrix is built exactly as training builds it (the card's weights, filters, transform and BM25,
-over every user), so a refreshed user is scored as if the last ALS step had seen them. Anime new
-to the model cannot be scored without a full training: their events are left out and counted.
+from the time in the model card) are folded in again from their rows of today's confidence
+matrix, all else held fixed (`Model.with_users`): for ALS their factors are solved again with the
+item factors fixed (implicit's `recalculate_user`, the exact least-squares step of an ALS
+iteration); for item-kNN and EASE, whose users are their rows, the rows are replaced. Users new to
+the model are appended. The confidence matrix is built exactly as training builds it (the card's
+weights, filters, transform and BM25, over every user), so a refreshed user is scored as if the
+model had been fitted with them. Anime new to the model cannot be scored without a full training:
+their events are left out and counted.
 
-Only families that fold users in can be refreshed (ALS); the others are refused in one line.
+Popularity models are refused in one line: they have no users to fold in.
 The new version's card is the old one's with the new data's fingerprint, shape and counts, and a
 `refresh` record (base version, users refolded and appended, anime left out); its test figures
 are still the base model's.
@@ -29,13 +31,14 @@ import numpy as np
 from kitsu_ingest.laps import Laps
 from recommender.data.ids import IdIndex
 from recommender.errors import RecommenderError
-from recommender.models.als import ALS
+from recommender.models.base import Unsupported
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
     from recommender.data.interactions import Interactions
     from recommender.data.store import StoreReader
+    from recommender.models.base import Model
     from recommender.registry import SavedModel
 
 __all__ = ["MIN_SHARED_USERS", "RefreshReport", "fold_users", "refresh"]
@@ -61,9 +64,9 @@ class RefreshReport:
         return asdict(self)
 
 
-def fold_users(model: ALS, model_users: np.ndarray, model_items: np.ndarray, data: Interactions,
-               confidence: csr_matrix, users: np.ndarray) -> tuple[ALS, np.ndarray, dict[str, int]]:
-    """A copy of `model` whose rows for `users` (ids) are solved from their rows of `confidence`
+def fold_users(model: Model, model_users: np.ndarray, model_items: np.ndarray, data: Interactions,
+               confidence: csr_matrix, users: np.ndarray) -> tuple[Model, np.ndarray, dict[str, int]]:
+    """A copy of `model` in which `users` (ids) are folded in again from their rows of `confidence`
     (over `data`'s users and items); users new to the model are appended. Returns the model, its
     user ids and counts: refolded, appended, new_anime (columns of `data` the model lacks, whose
     events are left out)."""
@@ -76,15 +79,10 @@ def fold_users(model: ALS, model_users: np.ndarray, model_items: np.ndarray, dat
     sub = confidence[rows].tocsc()[:, np.flatnonzero(known)].tocsr()
     sub = csr((sub.data, columns[known][sub.indices], sub.indptr), shape=(len(rows), len(model_items)))
     sub.sort_indices()
-    factors = np.asarray(model.solver().recalculate_user(np.arange(len(rows)), sub), np.float32) \
-        if len(rows) else np.zeros((0, model.item_factors.shape[1]), np.float32)
     at = IdIndex(model_users).positions(users)
     new = at < 0
-    out = ALS.from_arrays(model.arrays())
-    out.user_factors = np.concatenate([model.user_factors, factors[new]])
-    out.user_factors[at[~new]] = factors[~new]
     counts = {"refolded": int((~new).sum()), "appended": int(new.sum()), "new_anime": int((~known).sum())}
-    return out, np.concatenate([model_users, users[new]]), counts
+    return model.with_users(sub, at), np.concatenate([model_users, users[new]]), counts
 
 
 def _read_at(saved: SavedModel) -> datetime:
@@ -118,6 +116,8 @@ def _check_same_data(saved: SavedModel, store_url: str | None, data: Interaction
 def refresh(model_dir: Path, store: StoreReader, store_url: str | None = None, *, version: str | None = None,
             since: datetime | None = None, on_stage: Callable[[str], None] | None = None) -> RefreshReport:
     """Fold the users changed since the model's data was read (or `since`) into a new version."""
+    from scipy.sparse import csr_matrix
+
     from recommender.data.events import apply_confidence
     from recommender.data.sources import load_interactions
     from recommender.registry import load_model, save_model
@@ -131,9 +131,11 @@ def refresh(model_dir: Path, store: StoreReader, store_url: str | None = None, *
             on_stage(name)
 
     saved = load_model(model_dir, version)
-    if not isinstance(saved.model, ALS):
+    try:  # before anything is read: a family that cannot fold users in says so with no rows
+        saved.model.with_users(csr_matrix((0, len(saved.item_ids)), dtype=np.float32), np.zeros(0, np.int64))
+    except Unsupported:
         raise RecommenderError(f"model {saved.version} is {saved.model.family}, which cannot fold users in; "
-                               "only ALS models refresh: retrain with `recommend train`")
+                               "ALS, item-kNN and EASE models refresh: retrain with `recommend train`") from None
     since = since or _read_at(saved)
     changed = store.users_changed_since(since)
     stage("changed_users")

@@ -91,7 +91,7 @@ def test_a_model_of_another_family_is_refused(trained: Trained) -> None:
     save_model(trained.model_dir, Popularity().fit(data.matrix), data.user_ids, data.item_ids,
                replace(base.card, family="popularity", params={}))
     code, _, err = trained.cli("refresh", "--since", BEFORE)
-    assert code == 2 and "cannot fold users in" in err and len(list_models(trained.model_dir)) == 2
+    assert code == 2 and "popularity, which cannot fold users in" in err and len(list_models(trained.model_dir)) == 2
 
 
 def test_a_model_of_other_data_is_refused(trained: Trained, tmp_path: Path) -> None:
@@ -120,3 +120,36 @@ def test_a_model_trained_on_a_file_is_refused(trained: Trained, source: dict) ->
     meta.write_text(json.dumps({**card, "source": source}))
     code, _, err = trained.cli("refresh", "--since", BEFORE)
     assert code == 2 and "trained on a file" in err and len(list_models(trained.model_dir)) == 1
+
+
+@pytest.mark.parametrize("family", ["itemknn", "ease"])
+def test_item_models_refresh_by_replacing_the_users_rows(trained: Trained, add_entries: Callable[..., None],
+                                                         tmp_path: Path, family: str) -> None:
+    from click.testing import CliRunner
+
+    from recommender.cli import main
+    from recommender.serving.recommender import MODEL, Recommender
+    from tests.serve.test_families import _save
+
+    folder = tmp_path / family
+    base = _save(trained, family, folder).saved
+    add_entries(5, [1001, 1004, 1007], "completed")
+    add_entries(4242, [1000, 1003, 1006, 1009])
+    _touch(trained, 5, 4242)
+    outcome = CliRunner().invoke(main, ["refresh", "--json", "--model-dir", str(folder), "--database-url", trained.url])
+    assert outcome.exit_code == 0, outcome.stderr
+    report = json.loads(outcome.stdout)
+    assert (report["changed_users"], report["refolded"], report["appended"]) == (2, 1, 1)
+    fresh = load_model(folder)
+    old, new = base.model.train, fresh.model.train  # type: ignore[attr-defined]
+    assert new.shape == (old.shape[0] + 1, old.shape[1]) and fresh.user_ids[-1] == 4242
+    unchanged = np.flatnonzero(base.user_ids != 5)
+    assert (new[unchanged] != old[unchanged]).nnz == 0
+    data = load_interactions(None, store=StoreReader(trained.engine))
+    np.testing.assert_array_equal(data.item_ids, base.item_ids)
+    confidence = apply_confidence(data.matrix, "linear", False)
+    for user in (5, 4242):
+        mine = new[int(np.flatnonzero(fresh.user_ids == user)[0])]
+        today = confidence[int(np.flatnonzero(data.user_ids == user)[0])]
+        assert (mine != today).nnz == 0 and mine.nnz > 0
+    assert Recommender.load(folder, None, StoreReader.open(trained.url)).user(4242).source == MODEL
