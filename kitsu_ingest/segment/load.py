@@ -1,10 +1,9 @@
 """Reading the store for segmentation: user counters, anime, and every library entry / favourite.
 
 Library entries are the bulk (about 220 per user on the emulated site). They are read in ranges
-of the primary key (a table scan, not index lookups) as packed integers
-`user_id << 24 | anime_id << 3 | status code`: SQLite aggregates a range into one comma-separated
-string, PostgreSQL sends it as a binary COPY; numpy parses either, so no Python object is made per
-row. Two ranges are read at a time. The entries
+of the primary key (a table scan, not index lookups), each range aggregated by the database into
+one comma-separated string of packed integers `user_id << 24 | anime_id << 3 | status code` and
+parsed by numpy, so no Python object is made per row; two ranges are read at a time. The entries
 are kept as compact COO chunks (row int32, anime id uint16/int32, code int8: 7 bytes an entry).
 """
 
@@ -43,7 +42,6 @@ dropped 4); an unknown status gets code 5, a favourite code 7."""
 OTHER_CODE, FAVORITE_CODE = 5, 7
 _ANIME_BITS, _USER_SHIFT = 21, 24
 _LUT_LIMIT = 64_000_000  # user ids below this are mapped to rows by a lookup table
-_COPY_HEADER, _COPY_ROW = 19, np.dtype([("fields", ">i2"), ("length", ">i4"), ("value", ">i8")])
 _CASE = " ".join(f"WHEN '{s}' THEN {c}" for s, c in STATUS_CODES.items())
 
 
@@ -122,9 +120,12 @@ def load_anime(engine: Engine) -> AnimeInfo:
     return AnimeInfo(titles, categories)
 
 
-def _packed_value(table: str) -> str:
-    code = f"CASE status {_CASE} ELSE {OTHER_CODE} END" if table == "library_entries" else str(FAVORITE_CODE)
-    return f"((user_id << {_USER_SHIFT}) | (anime_id << 3) | {code})"
+def _packed_sql(dialect: str, table: str) -> str:
+    code = f"CASE status {_CASE} ELSE {OTHER_CODE} END" if table == "library_entries" else str(
+        FAVORITE_CODE)
+    value = f"((user_id << {_USER_SHIFT}) | (anime_id << 3) | {code})"
+    agg = f"string_agg(({value})::text, ',')" if dialect == "postgresql" else f"group_concat({value})"
+    return (f"SELECT {agg} FROM {table} WHERE id >= :lo AND id < :hi AND anime_id IS NOT NULL")
 
 
 def _ranges(engine: Engine, table: str, chunks: int) -> tuple[list[tuple[int, int]], int, int]:
@@ -141,28 +142,12 @@ def _ranges(engine: Engine, table: str, chunks: int) -> tuple[list[tuple[int, in
     return list(pairwise(bounds)), int(top_anime or 0), int(top_user or 0)
 
 
-def _read_range(engine: Engine, table: str, lo: int, hi: int) -> np.ndarray:
-    rows = f"FROM {table} WHERE id >= {int(lo)} AND id < {int(hi)} AND anime_id IS NOT NULL"
-    if engine.dialect.name == "postgresql":
-        return _copy_binary(engine, f"COPY (SELECT {_packed_value(table)} {rows}) TO STDOUT (FORMAT binary)")
+def _read_range(engine: Engine, sql: str, lo: int, hi: int) -> np.ndarray:
     with engine.connect() as conn:
-        blob = conn.execute(text(f"SELECT group_concat({_packed_value(table)}) {rows}")).scalar()
+        blob = conn.execute(text(sql), {"lo": lo, "hi": hi}).scalar()
     if not blob:
         return np.empty(0, dtype=np.int64)
     return np.fromstring(blob, dtype=np.int64, sep=",")
-
-
-def _copy_binary(engine: Engine, sql: str) -> np.ndarray:
-    """The one bigint column of a PostgreSQL binary COPY, parsed by numpy: 14 bytes a row after a
-    19-byte header (field count, length, big-endian value), no text made or parsed on either side."""
-    raw = engine.raw_connection()
-    try:
-        with raw.driver_connection.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
-            data = b"".join(copy)
-    finally:
-        raw.close()
-    count = max(0, len(data) - _COPY_HEADER - 2) // _COPY_ROW.itemsize  # 2: the trailer
-    return np.frombuffer(data, _COPY_ROW, count=count, offset=_COPY_HEADER)["value"].astype(np.int64)
 
 
 class _RowMap:
@@ -192,6 +177,7 @@ def load_events(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Events:
     """Every library entry (with an anime) and anime favourite of the users in `users`."""
+    dialect = engine.dialect.name
     plan: list[tuple[str, int, int]] = []
     top_anime = 0
     for table in ("library_entries", "favorites"):
@@ -199,7 +185,7 @@ def load_events(
         if anime >= 1 << _ANIME_BITS or top_user >= 1 << (63 - _USER_SHIFT):
             raise SegmentError(f"{table} holds ids too large to pack (anime {anime}, user {top_user})")
         top_anime = max(top_anime, anime)
-        plan += [(table, lo, hi) for lo, hi in ranges]
+        plan += [(_packed_sql(dialect, table), lo, hi) for lo, hi in ranges]
     events = Events(n_users=len(users), n_items=top_anime + 1)
     to_row = _RowMap(users.ids)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
