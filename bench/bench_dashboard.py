@@ -8,8 +8,8 @@
 first visit) and then `--runs` times, and each visit's render time is read from the browser's
 Navigation Timing: navigation start to the load event (the HTML, the stylesheet and the images
 above the fold), beside the server's share (request to the response's last byte). Goal: every
-page under 300 ms. Figures go to bench/out/dashboard.json, screenshots (of the cold visits) to
-bench/out/dashboard-bench/.
+visit of every page (the first included) under 300 ms. Figures go to bench/out/dashboard.json,
+screenshots (of the cold visits) to bench/out/dashboard-bench/.
 """
 
 from __future__ import annotations
@@ -116,9 +116,10 @@ def main(database_url: str | None, model_dir: str | None, segments_dir: str, use
         server.terminate()
         server.wait(10)
     worst = max(f["median_ms"] for f in figures.values())
+    worst_visit = max(max(f["cold_ms"], f["max_ms"]) for f in figures.values())
     report = {"store": env.get("DATABASE_URL", "sqlite:///data/kitsu.db"), "runs": runs, "goal_ms": GOAL_MS,
               "pages": figures, "worst_median_ms": worst, "worst_cold_ms": max(f["cold_ms"] for f in figures.values()),
-              "met": worst < GOAL_MS, "load_average": os.getloadavg()[0]}
+              "worst_visit_ms": worst_visit, "met": worst_visit < GOAL_MS, "load_average": os.getloadavg()[0]}
     OUT.mkdir(exist_ok=True)
     (OUT / "dashboard.json").write_text(json.dumps(report, indent=2) + "\n")
     click.echo(json.dumps(report, indent=2))

@@ -14,12 +14,14 @@ from recommender.data.interactions import Interactions, from_columns, from_frame
 from recommender.errors import DataError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from recommender.data.store import EventColumns, StoreReader
 
 OTHER = "other"
 """The kind of a stored entry whose status is none of Kitsu's five (`StoreReader.event_columns`)."""
 
-__all__ = ["Source", "describe_source", "load_interactions", "source_from_dict"]
+__all__ = ["Source", "describe_source", "kind_strengths", "load_interactions", "source_from_dict"]
 
 Source = FileSpec | None
 """A file, or None for the store."""
@@ -46,6 +48,20 @@ def load_interactions(source: Source, weights: EventWeights | None = None, *, st
     return _from_event_columns(columns, weights or EventWeights(), kinds, min_user_items, min_item_users)
 
 
+def kind_strengths(codes: np.ndarray, kinds: tuple[str, ...], weights: EventWeights) -> np.ndarray:
+    """The weight of each event, whose kind is `kinds[code]` (a status, or "favorite"), as float32;
+    DataError for a status the weights do not know."""
+    import numpy as np
+
+    by_kind = weights.as_dict()
+    present = np.flatnonzero(np.bincount(codes, minlength=len(kinds)))
+    unknown = [kinds[code] for code in present if kinds[code] not in by_kind]
+    if unknown:
+        raise DataError(f"unknown status {', '.join(shown(u, 30) for u in unknown)}; known: "
+                        f"{', '.join(weights.statuses)} (add it to a --weights file)")
+    return np.array([by_kind.get(kind, 0.0) for kind in kinds], np.float32)[codes]
+
+
 def _from_event_columns(columns: EventColumns, weights: EventWeights, kinds: bool, min_user_items: int,
                         min_item_users: int) -> Interactions:
     """The store's events weighted by kind (an event of a kind the weights leave out weighs 0)."""
@@ -53,12 +69,7 @@ def _from_event_columns(columns: EventColumns, weights: EventWeights, kinds: boo
 
     names: tuple[str, ...]
     by_kind = weights.as_dict()
-    present = np.flatnonzero(np.bincount(columns.codes, minlength=len(columns.kinds)))
-    unknown = [columns.kinds[code] for code in present if columns.kinds[code] not in by_kind]
-    if unknown:
-        raise DataError(f"unknown status {', '.join(unknown)}; known: {', '.join(weights.statuses)} "
-                        "(add it to a --weights file)")
-    strengths = np.array([by_kind.get(kind, 0.0) for kind in columns.kinds], np.float32)[columns.codes]
+    strengths = kind_strengths(columns.codes, columns.kinds, weights)
     counts, names = None, ()
     if kinds:
         names = tuple(by_kind)

@@ -317,10 +317,10 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
     pages = add_dashboard(app, holder, dashboard or DashboardConfig())
 
     def warm() -> None:
+        if (current := holder.current) is not None:
+            current.rehearse()  # first: the user page's explanations are the dearest first visit
         app.openapi()
         pages.warm()
-        if (current := holder.current) is not None:
-            current.rehearse()
         gc.freeze()
 
     return app

@@ -178,21 +178,24 @@ class Recommender:
         return UserResult(user_id, source, self.version, self._describe(columns, values, because))
 
     def _confidence(self, events: UserEvents) -> Any:
-        """The user's row of the confidence matrix the model was fitted on, over model items."""
-        import pandas as pd
+        """The user's row of the confidence matrix the model was fitted on, over model items: their
+        events weighted and summed as training sums them (pairs that come to nothing left out)."""
         from scipy.sparse import csr_matrix
 
-        from recommender.data.events import apply_confidence, event_strengths
+        from recommender.data.events import FAVORITE, apply_confidence
+        from recommender.data.sources import kind_strengths
 
-        entries = pd.DataFrame(list(events.entries), columns=["item", "status"]).assign(user=0)
-        favorites = pd.DataFrame({"item": list(events.favorites)}).assign(user=0)
-        strengths = event_strengths(entries, favorites, self.card.weights)
-        columns = self.items.positions(strengths["item"].to_numpy(np.int64))
+        kinds = (*dict.fromkeys(status for _, status in events.entries), FAVORITE)
+        codes = np.array([kinds.index(status) for _, status in events.entries]
+                         + [len(kinds) - 1] * len(events.favorites), np.int64)
+        strengths = kind_strengths(codes, kinds, self.card.weights)
+        columns = self.items.positions([anime for anime, _ in events.entries] + list(events.favorites))
         keep = columns >= 0
-        order = np.argsort(columns[keep])
-        values = strengths["strength"].to_numpy(np.float32)[keep][order]
-        row = csr_matrix((values, columns[keep][order], [0, int(keep.sum())]),
+        row = csr_matrix((strengths[keep], (np.zeros(int(keep.sum()), np.int64), columns[keep])),
                          shape=(1, len(self.saved.item_ids)), dtype=np.float32)
+        row.sum_duplicates()
+        row.data[row.data < 0] = 0
+        row.eliminate_zeros()
         # BM25 needs every user's row; one user folded in gets the transform alone.
         return apply_confidence(row, self.card.params.get("transform", "linear"), False)
 

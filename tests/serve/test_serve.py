@@ -137,3 +137,18 @@ def test_topn_batch_matches_brute_force() -> None:
     columns, scores = few.batch(users[:2], 10, Exclusions(np.array([0, 2, 2]), np.array([0, 1])))
     assert columns.shape == (2, 5) and (columns[0] == -1).sum() == 2
     assert np.isneginf(scores[0][-2:]).all()
+
+
+def test_a_users_confidence_row_is_their_row_of_the_training_matrix(trained: Trained) -> None:
+    from recommender.data.events import apply_confidence
+    from recommender.data.sources import load_interactions
+
+    from .conftest import PARAMS
+
+    rec = trained.recommender()
+    data = load_interactions(None, rec.card.weights, store=rec.store)
+    np.testing.assert_array_equal(data.item_ids, rec.saved.item_ids)
+    confidence = apply_confidence(data.matrix, PARAMS["transform"], False)
+    for position, user in enumerate(data.user_ids):
+        mine = rec._confidence(rec.store.user_events(int(user)))
+        np.testing.assert_allclose(mine.toarray(), confidence[position].toarray(), rtol=1e-6)
