@@ -146,9 +146,10 @@ class Recommender:
         if not len(self.saved.item_ids) or not self.items.numeric:
             return
         events = UserEvents(0, True, ((int(self.saved.item_ids[0]), "completed"),), ())
+        confidence = self._confidence(events)
         with contextlib.suppress(Unsupported):
-            columns, _ = top_n_row(self.model.fold_in(self._confidence(events)), 1)
-            self._explain(events, columns)
+            columns, _ = top_n_row(self.model.fold_in(confidence), 1)
+            self._explain(confidence, columns)
 
     # -- users ---------------------------------------------------------------------------
     def user(self, user_id: int, n: int = 10, *, include_planned: bool = False,
@@ -160,6 +161,7 @@ class Recommender:
         row = self.users.position(user_id)
         excluded = self.items.positions(sorted(events.excluded(include_planned)))
         excluded = excluded[excluded >= 0]
+        confidence = None
         if row >= 0:
             scores, source = self.model.score(np.array([row]))[0], MODEL
             if not np.isfinite(scores).all():
@@ -174,7 +176,8 @@ class Recommender:
             self._check_sound()
             scores, source = self.model.fold_in(confidence), FOLDED_IN
         columns, values = top_n_row(scores, n, excluded)
-        because = self._explain(events, columns) if explain else None
+        because = self._explain(self._confidence(events) if confidence is None else confidence,
+                                columns) if explain else None
         return UserResult(user_id, source, self.version, self._describe(columns, values, because))
 
     def _confidence(self, events: UserEvents) -> Any:
@@ -199,9 +202,7 @@ class Recommender:
         # BM25 needs every user's row; one user folded in gets the transform alone.
         return apply_confidence(row, self.card.params.get("transform", "linear"), False)
 
-    def _explain(self, events: UserEvents,
-                 columns: NDArray[np.int64]) -> list[tuple[Contribution, ...]]:
-        confidence = self._confidence(events)
+    def _explain(self, confidence: Any, columns: NDArray[np.int64]) -> list[tuple[Contribution, ...]]:
         if confidence.nnz == 0:
             return [() for _ in columns]
         reasons = self.model.explain(confidence, columns)
