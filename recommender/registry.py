@@ -7,6 +7,7 @@ model card, a typed and versioned record of what each version is.
         <family>.npz               the model's arrays (`Model.save`; ALS: implicit's own format)
         ids.npz                    user_ids[row], item_ids[column] (Kitsu ids for the store's data)
         meta.json                  the model card (`ModelCard.to_json`)
+        history.npz, items.json    a file model's training rows and item names (`TrainingHistory`)
         results.csv, heatmap.png   the search's results and heatmap, when there was a search
 
 Cards written before the card had a format (format 1: ALS only) are read as they are; a card of a
@@ -35,12 +36,15 @@ from recommender.data.events import EventWeights
 from recommender.errors import ModelNotFoundError, RecommenderError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
+    from recommender.data.history import TrainingHistory
     from recommender.models.base import Model
     from recommender.training import TrainConfig
 
-__all__ = ["CARD_FORMAT", "ModelCard", "SavedModel", "check_writable", "list_models", "load_model",
+__all__ = ["CARD_FORMAT", "ModelCard", "SavedModel", "check_writable", "list_models", "load_folder", "load_model",
            "resolve_version", "save_model"]
 
 LATEST = "latest"
@@ -133,13 +137,16 @@ def check_writable(model_dir: Path) -> None:
 
 
 def save_model(model_dir: Path, model: Model, user_ids: np.ndarray, item_ids: np.ndarray, card: ModelCard,
-               extra_files: dict[str, Path] | None = None) -> ModelCard:
+               extra_files: dict[str, Path] | None = None, *, history: TrainingHistory | None = None,
+               verify: Callable[[SavedModel], None] | None = None) -> ModelCard:
     """Save a version (atomically) and point `latest` at it; returns the card with its version.
 
     The version is written into `.saving-<pid>-<random>@<host>` and renamed at the end; its name is
     chosen at that moment: a rename onto a version another save has just made fails (that folder is
     not empty) and the next free name is taken, so concurrent saves never lose a model. Staging left
     by a killed save (its process on this host gone, or older than an hour) is removed first.
+    `history` is what a file model carries for serving; `verify` is given the version as loaded
+    back from its staging folder and may raise: then nothing is saved.
     """
     import numpy as np
 
@@ -158,6 +165,11 @@ def save_model(model_dir: Path, model: Model, user_ids: np.ndarray, item_ids: np
         for name, path in (extra_files or {}).items():
             if path.exists():
                 shutil.copyfile(path, staging / name)
+        if history is not None:
+            history.save(staging)
+        if verify is not None:
+            _write_card(staging, card)
+            verify(load_folder(staging))
         card = _rename_to_free_name(staging, model_dir, base, card)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -183,7 +195,7 @@ def _rename_to_free_name(staging: Path, model_dir: Path, base: str, card: ModelC
         if (model_dir / version).exists():
             continue
         card = replace(card, version=version)
-        (staging / "meta.json").write_text(json.dumps(card.to_json(), indent=2, default=str) + "\n")
+        _write_card(staging, card)
         try:
             staging.rename(model_dir / version)
             return card
@@ -191,6 +203,10 @@ def _rename_to_free_name(staging: Path, model_dir: Path, base: str, card: ModelC
             if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
     raise RecommenderError(f"no free version name for {base} in {model_dir}")
+
+
+def _write_card(folder: Path, card: ModelCard) -> None:
+    (folder / "meta.json").write_text(json.dumps(card.to_json(), indent=2, default=str) + "\n")
 
 
 def _point_latest(model_dir: Path, version: str) -> None:
@@ -330,20 +346,32 @@ class SavedModel:
     user_ids: np.ndarray
     item_ids: np.ndarray
     card: ModelCard
+    history: TrainingHistory | None = None
+    """A file model's training rows and item names (None for a store's model)."""
 
     @property
     def version(self) -> str:
         return self.path.name
 
+    @property
+    def from_file(self) -> bool:
+        """Whether the model was trained on a file (then it answers from its own history, never a store)."""
+        return self.card.source.get("kind") == "file"
+
 
 def load_model(model_dir: Path, version: str | None = None) -> SavedModel:
     """Load a saved version (default: latest) without refitting anything; truncated or corrupt
     files and inconsistent shapes are a one-line RecommenderError."""
+    return load_folder(model_dir / resolve_version(model_dir, version))
+
+
+def load_folder(path: Path) -> SavedModel:
+    """Load the version saved in the folder `path` (see `load_model`)."""
     import numpy as np
 
+    from recommender.data.history import TrainingHistory
     from recommender.models.factory import model_class
 
-    path = model_dir / resolve_version(model_dir, version)
     card = read_card(path)
     try:
         model = model_class(card.family).load(path)
@@ -359,7 +387,12 @@ def load_model(model_dir: Path, version: str | None = None) -> SavedModel:
             or model.n_users not in (None, len(user_ids)):
         raise RecommenderError(f"the saved model {path} is inconsistent: {model.n_users} x {model.n_items} in "
                                f"the model for {len(user_ids)} users and {len(item_ids)} items")
-    return SavedModel(path, model, user_ids, item_ids, card)
+    history = TrainingHistory.load(path)
+    if history is not None and history.matrix.shape != (len(user_ids), len(item_ids)):
+        raise RecommenderError(f"the saved model {path} is inconsistent: its training history is "
+                               f"{history.matrix.shape[0]} x {history.matrix.shape[1]} for {len(user_ids)} users "
+                               f"and {len(item_ids)} items")
+    return SavedModel(path, model, user_ids, item_ids, card, history)
 
 
 _CORRUPT = (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, tokenize.TokenError, SyntaxError,

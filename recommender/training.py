@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from recommender.registry import ModelCard
 
 __all__ = ["TrainConfig", "TrainResult", "baseline_rows", "best_candidates", "card_of", "context_for", "identity",
-           "reproduce", "test_candidates", "train", "train_and_save"]
+           "reproduce", "save_result", "test_candidates", "train", "train_and_save"]
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -260,23 +260,41 @@ def card_of(result: TrainResult, data: Interactions, config: TrainConfig, weight
 def train_and_save(data: Interactions, config: TrainConfig, search: SearchConfig, model_dir: Path, *,
                    weights: EventWeights, source: dict[str, Any] | None = None,
                    filters: Mapping[str, int] | None = None, clusters: np.ndarray | None = None,
-                   study: Any = None, on_trial: Callable[..., None] | None = None) -> tuple[
-                       ModelCard | None, TrainResult | None]:
+                   study: Any = None, on_trial: Callable[..., None] | None = None,
+                   titles: Mapping[str, str] | None = None) -> tuple[ModelCard | None, TrainResult | None]:
     """Train (`train`) and save the refitted model with its card, results and plots under
-    `model_dir`; returns the saved card (with its version) and the training result, or
-    (None, None) for a worker of a shared study that leaves the saving to another."""
+    `model_dir` (`save_result`; `titles`: a file's item names); returns the saved card (with its
+    version) and the training result, or (None, None) for a worker of a shared study that leaves
+    the saving to another."""
     import tempfile
 
-    from recommender.registry import check_writable, save_model
+    from recommender.registry import check_writable
     from recommender.reports import write_reports
 
     check_writable(model_dir)
     result = train(data, config, search, clusters=clusters, study=study, on_trial=on_trial)
     if result is None:
         return None, None
-    assert result.model is not None
     card = card_of(result, data, config, weights, source or {"kind": "unknown"}, filters)
     with tempfile.TemporaryDirectory() as scratch:
         files = write_reports(result.rows, config.k, Path(scratch))
-        saved = save_model(model_dir, result.model, data.user_ids, data.item_ids, card, files)
+        saved = save_result(model_dir, result, data, card, files, titles)
     return saved, result
+
+
+def save_result(model_dir: Path, result: TrainResult, data: Interactions, card: ModelCard,
+                files: Mapping[str, Path], titles: Mapping[str, str] | None = None) -> ModelCard:
+    """Save `result`'s refitted model with its card and report files, once it has answered a
+    sample of users through the serving path (`check_serves`); a model trained on a file carries
+    its training rows and item names (`TrainingHistory`), so that it is served with no store."""
+    import functools
+
+    from recommender.data.history import TrainingHistory
+    from recommender.registry import save_model
+    from recommender.serving.check import check_serves
+
+    assert result.model is not None
+    history = TrainingHistory(data.matrix, dict(titles or {}))
+    return save_model(model_dir, result.model, data.user_ids, data.item_ids, card, dict(files),
+                      history=history if card.source.get("kind") == "file" else None,
+                      verify=functools.partial(check_serves, history=history))

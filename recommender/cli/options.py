@@ -10,7 +10,7 @@ import click
 
 from kitsu_ingest.clikit import database_option
 
-__all__ = ["console", "data_options", "list_of", "model_options", "parse_bool", "resolve"]
+__all__ = ["console", "data_options", "items_options", "list_of", "model_options", "parse_bool", "resolve"]
 
 _MODEL_DIR_HELP = "Where models are saved (default: MODEL_DIR, else ./models)."
 
@@ -72,6 +72,16 @@ def data_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--min-user-items", type=click.IntRange(1), default=1, show_default=True),
         click.option("--min-item-users", type=click.IntRange(1), default=1, show_default=True),
         click.option("--model-dir", type=click.Path(path_type=Path), default=None, help=_MODEL_DIR_HELP),
+    ])
+
+
+def items_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """--items FILE and --title-col: names for a file's items (the file's --item-col holds the keys)."""
+    return _apply(function, [
+        click.option("--items", "items_file", type=click.Path(path_type=Path), default=None,
+                     help="With --interactions: a CSV/TSV/Parquet file naming the items (its --item-col column "
+                          "holds the keys), shown by the model wherever it answers."),
+        click.option("--title-col", default="title", show_default=True, help="The items file's column of names."),
     ])
 
 

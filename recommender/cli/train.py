@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from recommender.cli.options import console, data_options, list_of, parse_bool, resolve
+from recommender.cli.options import console, data_options, items_options, list_of, parse_bool, resolve
 from recommender.errors import RecommenderError
 from recommender.evaluation.spaces import SEARCHABLE
 
@@ -64,6 +64,7 @@ def _writable_file(path: Path | None) -> None:
 
 @click.command()
 @data_options
+@items_options
 @click.option("--budget", type=float, default=120.0, show_default=True, metavar="SECONDS",
               help="Time for the search (trials running at its end are pruned at their next checkpoint).")
 @click.option("--trials", type=click.IntRange(1), default=None,
@@ -114,7 +115,8 @@ def _writable_file(path: Path | None) -> None:
 def train(database_url: str | None, interactions: Path | None, user_col: str, item_col: str,
           weight_col: str | None, status_col: str | None, time_col: str | None,
           weights_file: Path | None, min_user_items: int, min_item_users: int,
-          model_dir: Path | None, budget: float, trials: int | None, families: tuple[str, ...],
+          model_dir: Path | None, items_file: Path | None, title_col: str, budget: float, trials: int | None,
+          families: tuple[str, ...],
           tune_weights: bool, save_weights: Path | None, grid_file: str | None, prune: bool,
           storage: str | None, study: str | None, split_method: str,
           test_fraction: float, val_fraction: float, leave_k: int, k: int, seed: int, eval_users: int,
@@ -129,6 +131,7 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
     """
     from recommender.cli.progress import SearchView
     from recommender.data.events import load_weights
+    from recommender.data.files import load_titles
     from recommender.data.sources import describe_source
     from recommender.engines.master import DEFAULT_MASTER
     from recommender.engines.spark_training import SparkSettings, check_spark, train_on_spark_and_save
@@ -167,6 +170,9 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
         check_spark(spark, search)
     source = _source(interactions, user_col=user_col, item_col=item_col, weight_col=weight_col,
                      status_col=status_col, time_col=time_col)
+    if items_file is not None and source is None:
+        raise RecommenderError("--items names the items of an --interactions file: the store has its own titles")
+    titles = load_titles(items_file, item_col, title_col) if items_file is not None else None
     if tune_weights and source is not None and not status_col:
         raise RecommenderError("learning event weights needs statuses: give a --status-col (or train on the store)")
     storage = connect_storage(search)
@@ -191,14 +197,14 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
         if spark is not None:
             card, result = train_on_spark_and_save(
                 data, config, search, spark, None if no_save else directory, weights=weights,
-                source=describe_source(source, url, read_at), filters=filters, clusters=clusters)
+                source=describe_source(source, url, read_at), filters=filters, clusters=clusters, titles=titles)
         elif no_save:
             result = train_only(data, config, search, refit=False, clusters=clusters, study=study_,
                                 on_trial=view.on_trial)
         else:
             card, result = train_and_save(data, config, search, directory, weights=weights,
                                           source=describe_source(source, url, read_at), filters=filters,
-                                          clusters=clusters, study=study_, on_trial=view.on_trial)
+                                          clusters=clusters, study=study_, on_trial=view.on_trial, titles=titles)
     if result is None:
         out.print(f"this worker's trials are done ({view.summary()}); the last worker of study "
                   f"{search.study or 'recommend'} tests and saves the best")

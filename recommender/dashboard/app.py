@@ -94,7 +94,7 @@ def add_dashboard(app: FastAPI, holder: ModelHolder, config: DashboardConfig) ->
     @app.get("/dashboard/segments/plots/{name}.png", include_in_schema=False)
     def segment_plot(name: str) -> Response:
         if name == "sweep":
-            run = latest_segments(holder.store.engine)
+            run = latest_segments(holder.store.engine) if holder.store is not None else None
             png = sweep_png(run.run_id, run.summary.get("sweep", []), run.k or 0) if run else None
             return Response(png, media_type="image/png", headers=_PNG) if png else _not_found("no k sweep")
         found = segment_plots(config.segments_dir)

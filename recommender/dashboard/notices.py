@@ -23,7 +23,7 @@ class Notice:
     """"warning" (something is missing), "error" (something is broken) or "info"."""
 
 
-def crawl_user(user_id: int) -> str:
+def crawl_user(user_id: int | str) -> str:
     return f"kitsu-ingest crawl --users {user_id}"
 
 

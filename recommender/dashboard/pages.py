@@ -19,7 +19,7 @@ from recommender.dashboard.render import render
 from recommender.data.ids import parse_id, shown
 from recommender.errors import RecommenderError
 from recommender.serving.holder import ModelHolder
-from recommender.serving.recommender import FALLBACK, FOLDED_IN, NotFound
+from recommender.serving.recommender import FALLBACK, FOLDED_IN, BadRequest, NotFound
 
 __all__ = ["DashboardConfig", "Pages"]
 
@@ -48,7 +48,7 @@ class Pages:
 
         self.holder = holder
         self.config = config
-        self.counts: Refreshed[dict[str, Any]] = Refreshed(lambda: store_stats(holder.store.engine),
+        self.counts: Refreshed[dict[str, Any]] = Refreshed(lambda: store_stats(self._engine()),
                                                             config.counts_max_age)
 
     def warm(self) -> None:
@@ -63,6 +63,13 @@ class Pages:
         from kitsu_ingest.segment import store  # noqa: F401
 
     # -- shared ------------------------------------------------------------------------------------
+    def _engine(self) -> Any:
+        """The store's engine; RecommenderError when the server has no store."""
+        if self.holder.store is None:
+            raise RecommenderError("there is no store: give `recommend serve` a --database-url (or DATABASE_URL) "
+                                   "to show its counts, crawls and segments")
+        return self.holder.store.engine
+
     def _page(self, template: str, active: str, status: int = 200, **context: Any) -> HTMLResponse:
         current = self.holder.current
         return render(template, status, None, active=active, served=current.version if current else None,
@@ -97,8 +104,8 @@ class Pages:
         stats, age, notes = self._counts()
         segments = None
         try:
-            segments = latest_segments(self.holder.store.engine)
-        except SQLAlchemyError as exc:
+            segments = latest_segments(self._engine())
+        except (SQLAlchemyError, RecommenderError) as exc:
             notes.append(fix.store_problem(exc))
         current = self.holder.current
         card = current.card if current else None
@@ -113,8 +120,8 @@ class Pages:
         stats, age, notes = self._counts()
         runs: list[dict[str, Any]] = []
         try:
-            runs = crawl_runs(self.holder.store.engine, self.config.crawl_runs)
-        except SQLAlchemyError as exc:
+            runs = crawl_runs(self._engine(), self.config.crawl_runs)
+        except (SQLAlchemyError, RecommenderError) as exc:
             notes.append(fix.store_problem(exc))
         if not runs and not notes:
             notes.append(Notice("No crawl has run on this store yet.", fix.CRAWL, "info"))
@@ -165,8 +172,8 @@ class Pages:
         notes: list[Notice] = []
         run = None
         try:
-            run = latest_segments(self.holder.store.engine)
-        except SQLAlchemyError as exc:
+            run = latest_segments(self._engine())
+        except (SQLAlchemyError, RecommenderError) as exc:
             notes.append(fix.store_problem(exc))
         if run is None and not notes:
             notes.append(Notice("Users have not been segmented yet: no tiers, no clusters.", fix.SEGMENT))
@@ -190,22 +197,27 @@ class Pages:
                                    "result": None, "notices": [], "favourites": 0}
         if not text:
             return self._page("user.html", "user", **context)
-        user_id = parse_id(text)
+        current = self.holder.current
+        try:
+            user_id = current.user_key(text) if current is not None else parse_id(text)
+        except BadRequest:
+            user_id = None
         if user_id is None:
-            context["notices"] = [Notice(f"{shown(text)} is not a user id: give a Kitsu user id such as 70211.")]
+            kind = "a user key of the model's file" if current and current.saved.from_file else \
+                "a Kitsu user id such as 70211"
+            context["notices"] = [Notice(f"{shown(text)} is not a user id: give {kind}.")]
             return self._page("user.html", "user", 400, **context)
         context["user_id"] = user_id
         notes: list[Notice] = context["notices"]
         known = False
         try:
-            events = self.holder.store.user_events(user_id)
+            events = (current.catalogue if current is not None else self._store()).user_events(user_id)
             known = events.known
             if not events.empty:
                 context["library"] = bars(library_by_status(events.entries))
                 context["favourites"] = len(events.favorites)
         except RecommenderError as exc:
             notes.append(fix.store_problem(exc))
-        current = self.holder.current
         status = 200
         if current is not None:
             try:
@@ -234,12 +246,13 @@ class Pages:
         if not text:
             return self._page("anime.html", "anime", **context)
         notes: list[Notice] = context["notices"]
+        current = self.holder.current
         if not (text.isascii() and text.isdigit()):
             try:
-                context["matches"] = self.holder.store.search(text, limit=10)
+                catalogue = current.catalogue if current is not None else self._store()
+                context["matches"] = catalogue.search(text[:500], limit=10)
             except RecommenderError as exc:
                 notes.append(fix.store_problem(exc))
-        current = self.holder.current
         status = 200
         if current is not None:
             try:
@@ -249,14 +262,19 @@ class Pages:
                 in_store = bool(context["matches"]) or self._in_store(text)
                 notes.append(Notice(f"{exc}.", fix.TRAIN if in_store else fix.CRAWL))
             except RecommenderError as exc:
-                status = 400 if "title" in str(exc) else 503
+                status = 400 if isinstance(exc, BadRequest) else 503
                 notes.append(Notice(self.holder.masked(str(exc)), None if status == 400 else fix.TRAIN, "error"))
         return self._page("anime.html", "anime", status, **context)
+
+    def _store(self) -> Any:
+        """The store's reader; RecommenderError when the server has none."""
+        self._engine()
+        return self.holder.store
 
     def _in_store(self, text: str) -> bool:
         anime_id = parse_id(text)
         try:
-            return anime_id is not None and bool(self.holder.store.anime([anime_id]))
+            return anime_id is not None and bool(self._store().anime([anime_id]))
         except RecommenderError:
             return False
 

@@ -21,7 +21,7 @@ from recommender.errors import DataError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["MAX_STRENGTH", "FileSpec", "load_file"]
+__all__ = ["MAX_STRENGTH", "FileSpec", "load_file", "load_titles"]
 
 MAX_STRENGTH = 1e12
 """The largest weight a file may give one interaction (play counts and ratings are far below)."""
@@ -42,11 +42,11 @@ class FileSpec:
         return {"kind": "file", **self.__dict__, "path": str(Path(self.path).resolve())}
 
 
-def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
+def _read_table(path: Path, columns: list[str], what: str = "interactions") -> pd.DataFrame:
     import pandas as pd
 
     if not path.is_file():
-        raise DataError(f"no such interactions file: {path}")
+        raise DataError(f"no such {what} file: {path}")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             import pyarrow.parquet as pq
@@ -62,7 +62,7 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
         return pd.read_csv(path, sep=sep, usecols=columns, encoding="utf-8-sig")
     except (OSError, ValueError, OverflowError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise DataError(f"cannot read the interactions file {path}: {shown(reason, 200)}") from None
+        raise DataError(f"cannot read the {what} file {path}: {shown(reason, 200)}") from None
 
 
 def _require(columns: list[str], present: list[str], path: Path) -> None:
@@ -150,3 +150,20 @@ def _times(column: pd.Series, spec: FileSpec) -> pd.Series:
         raise DataError(f"{spec.path}: column {shown(spec.time_col)} is not a time column: "
                         f"{shown(column.iloc[row])} (data row {row + 1}) is neither a number nor a date")
     return parsed
+
+
+def load_titles(path: str | Path, item_col: str = "item", title_col: str = "title") -> dict[str, str]:
+    """Item key (as text, as the model's item ids print) -> name, from a CSV/TSV/Parquet file of
+    items; rows without a key or a name are skipped, and the first name of a key is kept."""
+    import pandas as pd
+    from pandas.api.types import is_float_dtype
+
+    if item_col == title_col:
+        raise DataError(f"the items file needs two columns: {shown(item_col)} is given as both the item "
+                        "and the title column")
+    frame = _read_table(Path(path), [item_col, title_col], "items").dropna()
+    keys = frame[item_col]
+    if is_float_dtype(keys) and bool((keys == keys.round()).all()):  # ids read as floats (a gap in the column)
+        keys = keys.astype("int64")
+    titles = pd.Series(frame[title_col].astype(str).to_numpy(), index=keys.astype(str).to_numpy())
+    return titles[~titles.index.duplicated()].to_dict()

@@ -15,7 +15,7 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["MAX_ID", "IdIndex", "id_array", "parse_id", "shown"]
+__all__ = ["MAX_ID", "IdIndex", "id_array", "parse_id", "parse_key", "shown"]
 
 MAX_ID = 2**63 - 1
 """The largest id the store (BIGINT) and the id maps (int64) hold."""
@@ -28,6 +28,21 @@ def parse_id(text: str) -> int | None:
         return None
     value = int(digits)
     return value if value <= MAX_ID else None
+
+
+def parse_key(value: int | str, numeric: bool) -> int | str | None:
+    """A file's user or item key: for integer keys, an int64 (`value` an int, or ASCII digits with
+    an optional minus sign); else the text itself (None if empty). None when it cannot be one."""
+    if not numeric:
+        text = str(value)
+        return text if text else None
+    if isinstance(value, int):
+        return value if -MAX_ID - 1 <= value <= MAX_ID else None
+    digits = value.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or len(digits.lstrip("0")) > len(str(MAX_ID)):
+        return None
+    number = int(value)
+    return number if -MAX_ID - 1 <= number <= MAX_ID else None
 
 
 def shown(text: object, limit: int = 40) -> str:
@@ -60,5 +75,5 @@ class IdIndex:
         at = np.clip(np.searchsorted(self.sorted, keys), 0, len(self.sorted) - 1)
         return np.where(self.sorted[at] == keys, self.sorter[at], -1).astype(np.int64)
 
-    def position(self, wanted: int) -> int:
+    def position(self, wanted: int | str) -> int:
         return int(self.positions([wanted])[0])

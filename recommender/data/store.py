@@ -29,21 +29,23 @@ _LIKE_ESCAPES = {"\\": "\\\\", "%": "\\%", "_": "\\_"}
 
 @dataclass(frozen=True)
 class AnimeInfo:
-    """What a recommendation shows about an anime."""
+    """What a recommendation shows about an anime (or a file model's item: its key, maybe a name)."""
 
-    id: int
+    id: Any
     title: str | None
     subtype: str | None
 
 
 @dataclass(frozen=True)
 class UserEvents:
-    """A user's stored anime: library entries (anime id, status) and favourite anime ids."""
+    """A user's stored anime: library entries (anime id, status) and favourite anime ids; for a
+    file model's user, their training items (status "") with the `strengths` they trained with."""
 
-    user_id: int
+    user_id: Any
     known: bool
-    entries: tuple[tuple[int, str], ...]
-    favorites: tuple[int, ...]
+    entries: tuple[tuple[Any, str], ...]
+    favorites: tuple[Any, ...]
+    strengths: tuple[float, ...] | None = None
 
     def excluded(self, include_planned: bool = False) -> set[int]:
         """Anime never to recommend: all of them, or all but the planned-only ones."""

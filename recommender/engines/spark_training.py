@@ -132,14 +132,14 @@ def train_on_spark(data: Interactions, config: TrainConfig, params: Mapping[str,
 
 def train_on_spark_and_save(data: Interactions, config: TrainConfig, search: SearchConfig, settings: SparkSettings,
                             model_dir: Path | None, *, weights: EventWeights, source: dict[str, Any] | None = None,
-                            filters: Mapping[str, int] | None = None, clusters: np.ndarray | None = None) -> tuple[
-                                ModelCard | None, TrainResult | None]:
+                            filters: Mapping[str, int] | None = None, clusters: np.ndarray | None = None,
+                            titles: Mapping[str, str] | None = None) -> tuple[ModelCard | None, TrainResult | None]:
     """`check_spark`, `train_on_spark` on the configuration of `search.grid`, then the model saved
     under `model_dir` with its card and results (None: evaluate only, save nothing). Returns
     (card, result) as `recommender.training.train_and_save` does."""
-    from recommender.registry import check_writable, save_model
+    from recommender.registry import check_writable
     from recommender.reports import write_results_csv
-    from recommender.training import card_of
+    from recommender.training import card_of, save_result
 
     params = check_spark(settings, search)
     if model_dir is not None:
@@ -147,9 +147,8 @@ def train_on_spark_and_save(data: Interactions, config: TrainConfig, search: Sea
     result = train_on_spark(data, config, params, settings, clusters=clusters, refit=model_dir is not None)
     if model_dir is None:
         return None, result
-    assert result.model is not None
     card = card_of(result, data, config, weights, source or {"kind": "unknown"}, filters)
     with tempfile.TemporaryDirectory() as scratch:
         files = {"results.csv": write_results_csv(result.rows, config.k, Path(scratch) / "results.csv")}
-        saved = save_model(model_dir, result.model, data.user_ids, data.item_ids, card, files)
+        saved = save_result(model_dir, result, data, card, files, titles)
     return saved, result

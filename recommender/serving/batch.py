@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from recommender.models.base import Model
     from recommender.registry import SavedModel
 
-__all__ = ["BatchSummary", "exclusions_from_store", "recommend_all", "top_n_all"]
+__all__ = ["BatchSummary", "exclusions_from_history", "exclusions_from_store", "recommend_all", "top_n_all"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,15 @@ class BatchSummary:
     @property
     def users_per_second(self) -> float:
         return self.users / self.seconds if self.seconds else float("inf")
+
+
+def exclusions_from_history(model: SavedModel) -> Exclusions:
+    """A file model's users' training rows (what each already has), as model columns."""
+    from recommender.serving.catalogue import catalogue_for
+
+    catalogue_for(model, None)  # a file model saved without its history says so
+    assert model.history is not None
+    return Exclusions.from_matrix(model.history.matrix)
 
 
 def exclusions_from_store(store: StoreReader, model: SavedModel,

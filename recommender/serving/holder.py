@@ -30,9 +30,10 @@ _ABSOLUTE = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"]+/)+(?P<name>[^\s/'\":]+)")
 
 
 class ModelHolder:
-    """The current Recommender, replaced when a newer model version is saved (unless pinned)."""
+    """The current Recommender, replaced when a newer model version is saved (unless pinned);
+    `store` is None for a server without a store (it serves models trained on files)."""
 
-    def __init__(self, model_dir: Path, version: str | None, store: StoreReader,
+    def __init__(self, model_dir: Path, version: str | None, store: StoreReader | None,
                  interval: float = 2.0) -> None:
         self.model_dir = model_dir
         self.pinned = version

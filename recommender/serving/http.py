@@ -8,13 +8,15 @@
     GET /                              the dashboard (`recommender.dashboard`): HTML pages
 
 Status codes: 400 a malformed id or parameter, 404 an unknown user, anime or path, 405 another
-method than GET (with `Allow`), 503 no model, a broken one or an unreadable store, 500 anything
-unexpected. Every error body is {"error": str, "status": int} (FastAPI's 422 and its "detail" are
-replaced by this 400). Ids are ASCII digits, 1 <= id < 2**63 (`recommender.data.ids.parse_id`); n is
-1..1000, and 1..100 with explain=true. Messages name files relative to the model directory
-(`MODEL_DIR/...`), never by the server's absolute paths. A path with a trailing slash is a 404,
-not a redirect (whose Location would echo the client's Host). Errors on the dashboard's pages are
-pages too (`recommender.dashboard.is_page`).
+method than GET or HEAD (with `Allow`), 503 no model, a broken one, an unreadable store or too many
+heavy requests at once (with `Retry-After`), 500 anything unexpected. Every error body is
+{"error": str, "status": int} (FastAPI's 422 and its "detail" are replaced by this 400). Ids are
+ASCII digits, 1 <= id < 2**63 (`recommender.data.ids.parse_id`), for a model trained on the store;
+a model trained on a file takes its file's keys. n is 1..1000, and 1..100 with explain=true.
+Every answer says `X-Content-Type-Options: nosniff` and may not be framed by another site.
+Messages name files relative to the model directory (`MODEL_DIR/...`), never by the server's
+absolute paths. A path with a trailing slash is a 404, not a redirect (whose Location would echo
+the client's Host). Errors on the dashboard's pages are pages too (`recommender.dashboard.is_page`).
 
 /health is 200 "ok" while the newest model is served; 200 "degraded" (with the load `error` and
 the version still served) when a newer version fails to load: the server still answers, from the
@@ -62,7 +64,7 @@ from starlette.responses import Response
 from recommender.data.ids import MAX_ID, parse_id, shown
 from recommender.errors import RecommenderError
 from recommender.serving.holder import ModelHolder
-from recommender.serving.recommender import FALLBACK, FOLDED_IN, MODEL, NotFound, Recommender
+from recommender.serving.recommender import FALLBACK, FOLDED_IN, MODEL, BadRequest, NotFound, Recommender
 
 if TYPE_CHECKING:
     from recommender.dashboard import DashboardConfig
@@ -76,6 +78,11 @@ MAX_EXPLAIN = 100
 """The largest n with explain=true (each explained item costs about a millisecond and a half)."""
 _ON_LOOP_N = 100
 """Up to this n (without explain, for a user in the model) a request runs on the event loop."""
+HEAVY_BACKLOG = 4
+"""Heavy requests waiting for a worker thread, per thread, before more are refused with a 503 (a
+hundred n=100 explanations at once held both cores for 11 s)."""
+MAX_KEY = 200
+"""The longest user or item key a path takes."""
 _T = TypeVar("_T")
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
@@ -93,7 +100,7 @@ class ErrorBody(BaseModel):
 class Reason(BaseModel):
     """One of the user's anime and how much of a recommendation's score it accounts for."""
 
-    anime_id: int
+    anime_id: int | str
     title: str | None
     score: float
 
@@ -109,7 +116,7 @@ class Item(BaseModel):
 
 
 class UserRecommendations(BaseModel):
-    user_id: int
+    user_id: int | str = Field(description="Kitsu user id (a file model's user key)")
     source: Literal["model", "folded-in", "fallback"] = Field(
         description=f"{MODEL}: the model knows the user; {FOLDED_IN}: folded in from the store; "
                     f"{FALLBACK}: nothing to go on, so popular anime")
@@ -118,7 +125,7 @@ class UserRecommendations(BaseModel):
 
 
 class Anime(BaseModel):
-    id: int
+    id: int | str
     title: str | None
     subtype: str | None
 
@@ -154,10 +161,10 @@ def _flag(value: object) -> object:
     return value
 
 
-UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="A Kitsu user id", examples=[70211]),
-                   BeforeValidator(_digits)]
-AnimeId = Annotated[int, Path(ge=1, le=MAX_ID, description="A Kitsu anime id", examples=[1]),
-                    BeforeValidator(_digits)]
+UserId = Annotated[str, Path(min_length=1, max_length=MAX_KEY, examples=["70211"],
+                             description=f"A Kitsu user id (1 to {MAX_ID}); a file model's user key")]
+AnimeId = Annotated[str, Path(min_length=1, max_length=MAX_KEY, examples=["1"],
+                              description=f"A Kitsu anime id (1 to {MAX_ID}); a file model's item key")]
 Count = Annotated[int, Query(ge=1, le=MAX_N, description=f"How many (at most {MAX_EXPLAIN} with explain=true)"),
                   BeforeValidator(_digits)]
 Planned = Annotated[bool, Query(description="Allow anime the user only planned to watch back in"),
@@ -212,10 +219,20 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
 
     from recommender.dashboard import DashboardConfig, add_dashboard, error_page, is_page
 
-    limiter = anyio.CapacityLimiter(threads or max(2, os.cpu_count() or 2))
+    workers = threads or max(2, os.cpu_count() or 2)
+    limiter = anyio.CapacityLimiter(workers)
+    heavy = 0
 
     async def off_loop(call: Callable[[], _T]) -> _T:
-        return await anyio.to_thread.run_sync(call, limiter=limiter)
+        nonlocal heavy
+        if heavy >= workers * (1 + HEAVY_BACKLOG):
+            raise HTTPException(503, f"busy: {heavy} heavy requests (explanations, large n, fold-ins) are "
+                                     "under way; retry in a moment", headers={"Retry-After": "1"})
+        heavy += 1
+        try:
+            return await anyio.to_thread.run_sync(call, limiter=limiter)
+        finally:
+            heavy -= 1
 
     def model() -> Recommender:
         current = holder.current
@@ -262,15 +279,17 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
         if explain and n > MAX_EXPLAIN:
             raise HTTPException(400, f"n must be an integer from 1 to {MAX_EXPLAIN} with explain=true, not {n}")
         current = model()
-        call = functools.partial(current.user, user_id, n, include_planned=include_planned, explain=explain)
-        light = not explain and n <= _ON_LOOP_N and current.users.position(user_id) >= 0
+        key = current.user_key(user_id)
+        call = functools.partial(current.user, key, n, include_planned=include_planned, explain=explain)
+        light = not explain and n <= _ON_LOOP_N and current.users.position(key) >= 0
         return JSON((call() if light else await off_loop(call)).as_dict())
 
     @app.get("/anime/{anime_id}/similar", response_model=SimilarAnime, responses=_ERRORS,
              summary="The anime most similar to one", tags=["recommendations"])
     async def similar(anime_id: AnimeId, n: Count = 10) -> Response:
         """By the model's similarity (cosine of the item factors for ALS)."""
-        call = functools.partial(model().similar, anime_id, n)
+        current = model()
+        call = functools.partial(current.similar, current.item_key(anime_id), n)
         return JSON((call() if n <= _ON_LOOP_N else await off_loop(call)).as_dict())
 
     @app.get("/health", response_model=Health, responses={503: _ERRORS[503]}, summary="Is a model served",
@@ -303,6 +322,9 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
     async def not_found(request: Request, exc: Exception) -> Response:
         return respond(request, 404, str(exc))
 
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        return respond(request, 400, str(exc))
+
     async def unavailable(request: Request, exc: Exception) -> Response:
         return respond(request, 503, holder.masked(str(exc)))
 
@@ -311,10 +333,11 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
         return respond(request, 500, "internal error")
 
     for kind, handler in ((HTTPException, http_error), (RequestValidationError, invalid), (NotFound, not_found),
-                          (RecommenderError, unavailable), (Exception, internal)):
+                          (BadRequest, bad_request), (RecommenderError, unavailable), (Exception, internal)):
         app.add_exception_handler(kind, handler)
     app.openapi = functools.partial(_openapi, app)  # type: ignore[method-assign]
     pages = add_dashboard(app, holder, dashboard or DashboardConfig())
+    app.add_middleware(GuardedHeaders)
 
     def warm() -> None:
         if (current := holder.current) is not None:
@@ -324,6 +347,34 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
         gc.freeze()
 
     return app
+
+
+class GuardedHeaders:
+    """ASGI middleware: HEAD answered as GET without the body, and headers that keep browsers from
+    sniffing content types and other sites from framing the pages."""
+
+    HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+               (b"content-security-policy", b"frame-ancestors 'none'"), (b"referrer-policy", b"no-referrer"))
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        head = scope["method"] == "HEAD"
+        if head:
+            scope = {**scope, "method": "GET"}
+
+        async def guarded(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self.HEADERS]}
+            elif head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app(scope, receive, guarded)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

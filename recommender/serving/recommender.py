@@ -1,16 +1,21 @@
-"""The recommendation service: a saved model plus store lookups, behind the CLI and the HTTP API.
+"""The recommendation service: a saved model plus its catalogue, behind the CLI and the HTTP API.
 
     Recommender.load(model_dir, version, store)   load and check a saved model (no refit)
       .user(id, n, include_planned, explain)      top N for a user: the model's scores, or the
                                                   user folded in from the store (ALS: implicit's
                                                   recalculate_user), or popular anime (fallback)
       .similar(anime_id, n)                       the most similar anime (the model's similarity)
-      .find_anime("12" | "title words")           a Kitsu id, or the best title match in the model
+      .find_anime("12" | "title words")           a Kitsu id (a file model's item key), or the
+                                                  best title match in the model
 
+The catalogue (`recommender.serving.catalogue`) is the store for a model trained on the store, and
+the model's own training history for one trained on a file (a store beside it is never read).
 Scoring is numpy only; implicit (slow to import) is loaded only to fold a user in or to explain.
-Never recommended: anything in the user's library or favourites in the store (planned-only
-entries may be allowed back). A model whose scores are not finite (NaN factors, say, from absurd
-weights) is a BrokenModel error, never an empty answer: its one line says to retrain.
+Never recommended: anything in the user's library or favourites (a file model: their training
+rows); planned-only entries may be allowed back. Items a model does not score (EASE beyond its
+`max_items`) score -inf and are simply left out. A model whose arrays or scores are NaN or +inf
+(NaN factors, say, from absurd weights) is a BrokenModel error, never an empty answer: its one
+line says to retrain.
 """
 
 from __future__ import annotations
@@ -23,21 +28,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recommender.data.ids import MAX_ID, IdIndex, parse_id, shown
-from recommender.data.store import AnimeInfo, StoreReader, UserEvents
+from recommender.data.ids import MAX_ID, IdIndex, parse_id, parse_key, shown
+from recommender.data.store import AnimeInfo, UserEvents
 from recommender.errors import RecommenderError
 from recommender.models.als import ALS
 from recommender.models.base import Unsupported
 from recommender.ranking import top_n_row
+from recommender.serving.catalogue import catalogue_for
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+    from recommender.data.store import StoreReader
     from recommender.models.base import Model
     from recommender.registry import SavedModel
+    from recommender.serving.catalogue import Catalogue
 
-__all__ = ["FALLBACK", "FOLDED_IN", "MODEL", "BrokenModel", "Contribution", "NotFound", "Recommendation",
-           "Recommender", "SimilarResult", "UserResult", "is_finite"]
+__all__ = ["FALLBACK", "FOLDED_IN", "MODEL", "BadRequest", "BrokenModel", "Contribution", "NotFound",
+           "Recommendation", "Recommender", "SimilarResult", "UserResult", "is_finite"]
 
 MODEL, FOLDED_IN, FALLBACK = "model", "folded-in", "fallback"
 
@@ -52,6 +60,10 @@ class NotFound(RecommenderError):
     """An unknown user or anime (HTTP 404)."""
 
 
+class BadRequest(RecommenderError):
+    """A malformed id or question (HTTP 400)."""
+
+
 class BrokenModel(RecommenderError):
     """The model's scores are not finite numbers: it cannot answer until it is retrained."""
 
@@ -64,14 +76,14 @@ class BrokenModel(RecommenderError):
 class Contribution:
     """One of the user's anime and how much of a recommendation's score it accounts for."""
 
-    anime_id: int
+    anime_id: Any
     title: str | None
     score: float
 
 
 @dataclass(frozen=True)
 class Recommendation:
-    anime_id: int
+    anime_id: Any
     title: str | None
     subtype: str | None
     score: float
@@ -82,7 +94,7 @@ class Recommendation:
 class UserResult:
     """Recommendations for a user; `source` says how they were made (model, folded-in, fallback)."""
 
-    user_id: int
+    user_id: Any
     source: str
     version: str
     items: list[Recommendation] = field(default_factory=list)
@@ -102,13 +114,13 @@ class SimilarResult:
 
 
 class Recommender:
-    """A loaded model and the store it answers from (thread-safe for reading)."""
+    """A loaded model and the catalogue it answers from (thread-safe for reading)."""
 
-    def __init__(self, saved: SavedModel, store: StoreReader) -> None:
+    def __init__(self, saved: SavedModel, catalogue: Catalogue) -> None:
         self.saved = saved
         self.model = saved.model
         self.card = saved.card
-        self.store = store
+        self.catalogue = catalogue
         self.loaded_at = time.time()
         self.users = IdIndex(saved.user_ids)
         self.items = IdIndex(saved.item_ids)
@@ -117,10 +129,13 @@ class Recommender:
         self._sound: bool | None = None
 
     @classmethod
-    def load(cls, model_dir: Path, version: str | None, store: StoreReader) -> Recommender:
+    def load(cls, model_dir: Path, version: str | None, store: StoreReader | None) -> Recommender:
+        """The version (default: latest) with its catalogue: `store` for a store's model (a file
+        model never reads it, and needs none)."""
         from recommender.registry import load_model
 
-        return cls(load_model(model_dir, version), store)
+        saved = load_model(model_dir, version)
+        return cls(saved, catalogue_for(saved, store))
 
     @property
     def version(self) -> str:
@@ -134,7 +149,7 @@ class Recommender:
         """Do the one-off work every request needs now (check, titles, norms, popularity), not in
         a request; BrokenModel if the model's arrays are not finite."""
         self._check_sound()
-        self._titles = self.store.anime(int(i) for i in self._kitsu_ids(self.saved.item_ids))
+        self._titles = self.catalogue.anime(self._kitsu_ids(self.saved.item_ids))
         if isinstance(self.model, ALS):
             self.model.normed_items()
         self._popular_list()
@@ -143,29 +158,56 @@ class Recommender:
         """Fold in and explain one made-up user, so that the first real one does not pay for what
         that path loads once (pandas, implicit, LAPACK: 0.35 s of the first explained answer on
         the quickstart's model). Slow to start, so a server runs it in the background."""
-        if not len(self.saved.item_ids) or not self.items.numeric:
+        if not len(self.saved.item_ids):
             return
-        events = UserEvents(0, True, ((int(self.saved.item_ids[0]), "completed"),), ())
+        first = self._kitsu_id(0)
+        events = UserEvents(0, True, ((first, "completed"),), (), None if not self.saved.from_file else (1.0,))
         confidence = self._confidence(events)
         with contextlib.suppress(Unsupported):
             columns, _ = top_n_row(self.model.fold_in(confidence), 1)
             self._explain(confidence, columns)
 
     # -- users ---------------------------------------------------------------------------
-    def user(self, user_id: int, n: int = 10, *, include_planned: bool = False,
+    def user_key(self, user: int | str) -> int | str:
+        """The user `user` names, as the model's user ids are typed: a Kitsu id (1 to 2**63 - 1)
+        for a store's model, a file's key otherwise; BadRequest if it cannot be one."""
+        if self.saved.from_file:
+            key = parse_key(user, self.users.numeric)
+        else:
+            key = user if isinstance(user, int) and 1 <= user <= MAX_ID else parse_id(str(user))
+        if key is None:
+            kind = "a Kitsu user id such as 70211" if not self.saved.from_file else "an integer user key of the file"
+            raise BadRequest(f"{shown(user)} is not a user id: give {kind}")
+        return key
+
+    def item_key(self, item: int | str) -> int | str:
+        """The item `item` names by id (not by title): a Kitsu anime id for a store's model, a
+        file's key otherwise; BadRequest if it cannot be one."""
+        key = parse_key(item, self.items.numeric) if self.saved.from_file else \
+            item if isinstance(item, int) and 1 <= item <= MAX_ID else parse_id(str(item))
+        if key is None:
+            kind = "a Kitsu anime id such as 1" if not self.saved.from_file else "an item key of the file"
+            raise BadRequest(f"{shown(item)} is not an anime id: give {kind}")
+        return key
+
+    def user(self, user: int | str, n: int = 10, *, include_planned: bool = False,
              explain: bool = False) -> UserResult:
-        """Top `n` for `user_id`; NotFound if neither the model nor the store knows them."""
-        if not 1 <= user_id <= MAX_ID:
-            raise NotFound(f"{user_id} is not a user id (1 to {MAX_ID})")
-        events = self.store.user_events(user_id)
+        """Top `n` for `user` (see `user_key`); NotFound if neither the model nor its catalogue
+        knows them."""
+        user_id = self.user_key(user)
+        events = self.catalogue.user_events(user_id)
         row = self.users.position(user_id)
-        excluded = self.items.positions(sorted(events.excluded(include_planned)))
+        excluded = self.items.positions(sorted(events.excluded(include_planned), key=str))
         excluded = excluded[excluded >= 0]
         confidence = None
         if row >= 0:
+            self._check_sound()
             scores, source = self.model.score(np.array([row]))[0], MODEL
-            if not np.isfinite(scores).all():
+            if np.isnan(scores).any() or np.isposinf(scores).any():  # -inf: an item the model does not score
                 raise BrokenModel(self.version)
+        elif self.saved.from_file:
+            raise NotFound(f"user {shown(user_id)} is not in model {self.version} (trained on a file: "
+                           "`recommend refresh --interactions FILE` adds the file's new users)")
         elif not events.known:
             raise NotFound(f"user {user_id} is unknown: neither in model {self.version} nor in "
                            "the store (crawl them, or use --fetch)")
@@ -182,16 +224,20 @@ class Recommender:
 
     def _confidence(self, events: UserEvents) -> Any:
         """The user's row of the confidence matrix the model was fitted on, over model items: their
-        events weighted and summed as training sums them (pairs that come to nothing left out)."""
+        events weighted and summed as training sums them (pairs that come to nothing left out);
+        a file user's training strengths as they are."""
         from scipy.sparse import csr_matrix
 
         from recommender.data.events import FAVORITE, apply_confidence
         from recommender.data.sources import kind_strengths
 
-        kinds = (*dict.fromkeys(status for _, status in events.entries), FAVORITE)
-        codes = np.array([kinds.index(status) for _, status in events.entries]
-                         + [len(kinds) - 1] * len(events.favorites), np.int64)
-        strengths = kind_strengths(codes, kinds, self.card.weights)
+        if events.strengths is not None:
+            strengths = np.asarray(events.strengths, np.float32)
+        else:
+            kinds = (*dict.fromkeys(status for _, status in events.entries), FAVORITE)
+            codes = np.array([kinds.index(status) for _, status in events.entries]
+                             + [len(kinds) - 1] * len(events.favorites), np.int64)
+            strengths = kind_strengths(codes, kinds, self.card.weights)
         columns = self.items.positions([anime for anime, _ in events.entries] + list(events.favorites))
         keep = columns >= 0
         row = csr_matrix((strengths[keep], (np.zeros(int(keep.sum()), np.int64), columns[keep])),
@@ -206,28 +252,36 @@ class Recommender:
         if confidence.nnz == 0:
             return [() for _ in columns]
         reasons = self.model.explain(confidence, columns)
-        return [tuple(Contribution(int(self.saved.item_ids[c]), None, s) for c, s in top) for top in reasons]
+        return [tuple(Contribution(self._kitsu_id(c), None, s) for c, s in top) for top in reasons]
 
-    def _fallback(self, user_id: int, n: int, excluded: set[int]) -> UserResult:
+    def _fallback(self, user_id: Any, n: int, excluded: set[Any]) -> UserResult:
         candidates = self._popular_list(n + len(excluded))
         popular = [(a, c) for a, c in candidates if a not in excluded][:n]
         info = self._info(a for a, _ in popular)
         items = [Recommendation(a, *_title(info, a), float(c)) for a, c in popular]
         return UserResult(user_id, FALLBACK, self.version, items)
 
-    def _popular_list(self, at_least: int = 100) -> list[tuple[int, int]]:
-        """The store's most common anime, cached; asked again only when more are wanted."""
+    def _popular_list(self, at_least: int = 100) -> list[tuple[Any, int]]:
+        """The catalogue's most common anime, cached; asked again only when more are wanted."""
         cached, asked = self._popular or (None, 0)
         if cached is None or (at_least > asked and len(cached) == asked):
             asked = max(at_least, 100)
-            cached = self.store.popular(asked)
+            cached = self.catalogue.popular(asked)
             self._popular = (cached, asked)
         return cached
 
     # -- anime -----------------------------------------------------------------------------
     def find_anime(self, query: str) -> int:
-        """The model column of an anime given by Kitsu id, or by title (best match in the model)."""
+        """The model column of an anime given by Kitsu id (a file model's item key), or by title
+        (the best match in the model)."""
         text = query.strip()
+        if not self.items.numeric and (column := self.items.position(text)) >= 0:
+            return column
+        if self.saved.from_file and self.items.numeric and (key := parse_key(text, True)) is not None:
+            column = self.items.position(key)
+            if column < 0:
+                raise NotFound(f"item {text} is not in model {self.version}")
+            return column
         if text.isascii() and text.isdigit():
             anime_id = parse_id(text)
             column = -1 if anime_id is None else self.items.position(anime_id)
@@ -235,18 +289,21 @@ class Recommender:
                 raise NotFound(f"anime {text if anime_id else shown(text)} is not in model {self.version}")
             return column
         if not text:
-            raise RecommenderError("give an anime id or part of its title")
+            raise BadRequest("give an anime id or part of its title")
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:  # undecodable bytes of the command line, kept as surrogates
-            raise RecommenderError(f"the title {shown(text)} is not UTF-8 text: check the terminal's "
+            raise BadRequest(f"the title {shown(text)} is not UTF-8 text: check the terminal's "
                                    "encoding") from None
-        matches = self.store.search(text)
+        if len(text) > _MAX_TITLE:
+            raise BadRequest(f"a title to search is at most {_MAX_TITLE} characters, not {len(text):,}")
+        matches = self.catalogue.search(text)
         for match in matches:
             column = self.items.position(match.id)
             if column >= 0:
                 return column
-        what = "in the store" if not matches else f"in model {self.version} (matches: " + \
+        where = "in its items" if self.saved.from_file else "in the store"
+        what = where if not matches else f"in model {self.version} (matches: " + \
             ", ".join(f"{m.title} ({m.id})" for m in matches[:3]) + ")"
         raise NotFound(f"no anime titled like {shown(text)} {what}")
 
@@ -255,8 +312,8 @@ class Recommender:
         column = self.find_anime(str(anime))
         columns, scores = self.model.similar(column, n)
         self._check_sound()  # a NaN similarity would just be left out: a broken model must say so
-        anime_id = int(self.saved.item_ids[column])
-        info = self._info([anime_id, *(int(self.saved.item_ids[c]) for c in columns)])
+        anime_id = self._kitsu_id(column)
+        info = self._info([anime_id, *(self._kitsu_id(c) for c in columns)])
         return SimilarResult(AnimeInfo(anime_id, *_title(info, anime_id)), self.version,
                              self._describe(columns, scores, None, info))
 
@@ -268,21 +325,24 @@ class Recommender:
         if not self._sound:
             raise BrokenModel(self.version)
 
-    def _kitsu_ids(self, ids: Any) -> list[int]:
+    def _kitsu_ids(self, ids: Any) -> list[Any]:
+        """The ids the catalogue knows items by: Kitsu ids for a store's model, keys for a file's."""
+        if self.saved.from_file:
+            return [int(i) if self.items.numeric else str(i) for i in ids]
         return [anime for i in ids if (anime := parse_id(str(i))) is not None]
 
-    def _info(self, anime_ids: Any) -> dict[int, AnimeInfo]:
+    def _info(self, anime_ids: Any) -> dict[Any, AnimeInfo]:
         wanted = list(anime_ids)
         if self._titles is not None:
             return {a: self._titles[a] for a in wanted if a in self._titles}
-        return self.store.anime(wanted)
+        return self.catalogue.anime(self._kitsu_ids(wanted))
 
     def _describe(self, columns: NDArray[np.int64], scores: NDArray[np.float32],
                   because: list[tuple[Contribution, ...]] | None,
                   info: dict[int, AnimeInfo] | None = None) -> list[Recommendation]:
         ids = [self._kitsu_id(c) for c in columns]
         seeds = [c.anime_id for group in because or [] for c in group]
-        info = info if info is not None else self._info(self._kitsu_ids([*ids, *seeds]))
+        info = info if info is not None else self._info([*ids, *seeds])
         out = []
         for i, (anime, score) in enumerate(zip(ids, scores.tolist(), strict=True)):
             reasons = None
@@ -297,6 +357,10 @@ class Recommender:
         return int(value) if self.items.numeric else str(value)
 
 
-def _title(info: dict[int, AnimeInfo], anime_id: Any) -> tuple[str | None, str | None]:
-    found = info.get(anime_id) if isinstance(anime_id, int) else None
+def _title(info: dict[Any, AnimeInfo], anime_id: Any) -> tuple[str | None, str | None]:
+    found = info.get(anime_id)
     return (found.title, found.subtype) if found else (None, None)
+
+
+_MAX_TITLE = 500
+"""The longest title a search takes (Kitsu's longest titles are about 200 characters)."""

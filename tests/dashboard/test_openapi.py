@@ -17,6 +17,7 @@ with warnings.catch_warnings():  # starlette's notice about httpx, the client it
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from recommender.data.ids import parse_id
 from recommender.serving.http import MAX_EXPLAIN
 
 from .conftest import Site
@@ -30,13 +31,21 @@ def _over_the_explain_limit(case: Any) -> bool:
     return explain in (True, "true") and isinstance(n, int) and n > MAX_EXPLAIN
 
 
+def _not_a_kitsu_id(case: Any) -> bool:
+    """A path id other than a Kitsu id (ASCII digits, 1 to 2**63 - 1): a string as the document has
+    it (a model trained on a file takes its file's keys), and a 400 from a model trained on the
+    store, as this one is."""
+    ids = [str(v) for k, v in (case.path_parameters or {}).items() if k in ("user_id", "anime_id")]
+    return any(parse_id(i) is None for i in ids)
+
+
 @pytest.mark.parametrize("mode", list(GenerationMode), ids=lambda mode: mode.value)
 def test_the_api_keeps_its_document(site: Site, mode: GenerationMode) -> None:
     api = schemathesis.openapi.from_asgi("/openapi.json", site.app())
 
     @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(case=api.as_strategy(generation_mode=mode).filter(lambda case: mode is GenerationMode.NEGATIVE
-                                                             or not _over_the_explain_limit(case)))
+    @given(case=api.as_strategy(generation_mode=mode).filter(
+        lambda case: mode is GenerationMode.NEGATIVE or not (_over_the_explain_limit(case) or _not_a_kitsu_id(case))))
     def answered_as_documented(case: Any) -> None:
         response = case.call()
         case.validate_response(response)  # every check schemathesis has, "not a server error" first

@@ -110,7 +110,7 @@ def test_an_unreadable_store_is_a_json_503(trained: Trained, tmp_path: Path) -> 
     client, holder = _client(trained)
     with client:
         assert holder.current is not None
-        holder.current.store = StoreReader.open(f"sqlite:///{tmp_path / 'bare.db'}")
+        holder.current.catalogue = StoreReader.open(f"sqlite:///{tmp_path / 'bare.db'}")
         response = client.get("/users/1/recommendations")
         assert response.status_code == 503
         assert "kitsu-ingest db upgrade" in response.json()["error"]

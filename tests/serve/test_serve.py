@@ -16,7 +16,7 @@ from .conftest import ITEMS, Trained, group
 
 
 def _held(trained: Trained, user: int) -> set[int]:
-    return trained.recommender().store.user_events(user).excluded()
+    return trained.recommender().catalogue.user_events(user).excluded()
 
 
 def test_never_recommends_library_or_favourites(trained: Trained) -> None:
@@ -56,7 +56,7 @@ def test_explain_names_the_users_own_anime(trained: Trained,
     folded = rec.user(501, n=1, explain=True)
     assert folded.source == FOLDED_IN
     als = rec.model.solver()
-    confidence = rec._confidence(rec.store.user_events(501))
+    confidence = rec._confidence(rec.catalogue.user_events(501))
     column = rec.items.position(folded.items[0].anime_id)
     total, _, _ = als.explain(0, confidence, column, N=10)
     assert total == pytest.approx(folded.items[0].score, rel=1e-3)
@@ -146,9 +146,9 @@ def test_a_users_confidence_row_is_their_row_of_the_training_matrix(trained: Tra
     from .conftest import PARAMS
 
     rec = trained.recommender()
-    data = load_interactions(None, rec.card.weights, store=rec.store)
+    data = load_interactions(None, rec.card.weights, store=rec.catalogue)
     np.testing.assert_array_equal(data.item_ids, rec.saved.item_ids)
     confidence = apply_confidence(data.matrix, PARAMS["transform"], False)
     for position, user in enumerate(data.user_ids):
-        mine = rec._confidence(rec.store.user_events(int(user)))
+        mine = rec._confidence(rec.catalogue.user_events(int(user)))
         np.testing.assert_allclose(mine.toarray(), confidence[position].toarray(), rtol=1e-6)

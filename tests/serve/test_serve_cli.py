@@ -96,7 +96,7 @@ def test_batch_writes_every_users_top_n(trained: Trained, tmp_path: Path) -> Non
         single = rec.user(user, n=5)
         assert mine["anime_id"].tolist() == [r.anime_id for r in single.items]
         assert mine["score"].to_numpy() == pytest.approx([r.score for r in single.items], rel=1e-4)
-        assert not set(mine["anime_id"]) & rec.store.user_events(user).excluded()
+        assert not set(mine["anime_id"]) & rec.catalogue.user_events(user).excluded()
     code, _, err = trained.cli("batch", "--out", str(out), "-n", "30", "--include-planned")
     assert code == 0, err
     planned = pd.read_parquet(out)
