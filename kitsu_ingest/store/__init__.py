@@ -1,4 +1,4 @@
-"""The SQL store: tables, engine, migrations (shipped in `migrations/`), bulk upserts and counts.
+"""The SQL store: tables, engine, migrations (`alembic/`, shipped as `migrations/`), bulk upserts and counts.
 
 Names load on first use: opening an engine (`kitsu_ingest.store.engine`) must not pay for the
 SQLModel tables and alembic, which the read-only recommender never needs.

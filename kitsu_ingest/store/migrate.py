@@ -1,4 +1,5 @@
-"""Schema migrations driven from Python: alembic scripts shipped in the package (`migrations/`)."""
+"""Schema migrations driven from Python: the alembic scripts, shipped as the package data
+`kitsu_ingest/store/migrations` (setuptools maps the checkout's top-level `alembic/` folder there)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,15 @@ __all__ = [
     "upgrade",
 ]
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+def _migrations_dir() -> Path:
+    """Where the alembic scripts are: `migrations/` beside this module in an installed wheel, else
+    the top-level `alembic/` of the checkout this module is in (an editable install, or no install)."""
+    installed, checkout = Path(__file__).parent / "migrations", Path(__file__).resolve().parents[2] / "alembic"
+    return checkout if not (installed / "env.py").is_file() and (checkout / "env.py").is_file() else installed
+
+
+MIGRATIONS_DIR = _migrations_dir()
 
 
 def alembic_config() -> Config:
