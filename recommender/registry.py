@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kitsu_ingest.outputs import pid_alive
 from recommender.data.events import EventWeights
 from recommender.errors import ModelNotFoundError, RecommenderError
 
@@ -103,6 +104,7 @@ class ModelCard:
             config = {k: v for k, v in document["config"].items() if k in known}
             config["baselines"] = tuple(config.get("baselines", ()))
             metrics = document["metrics"]
+            _check_params(str(document.get("family", "als")), dict(document["params"]))
             return cls(
                 family=str(document.get("family", "als")), params=dict(document["params"]),
                 weights=EventWeights.from_dict(document["weights"]), config=TrainConfig(**config),
@@ -124,6 +126,19 @@ class ModelCard:
     def primary(self) -> str:
         """The key of the primary metric at this card's K, e.g. "ndcg@10"."""
         return self.config.primary
+
+
+def _check_params(family: str, params: dict[str, Any]) -> None:
+    """ValueError unless the card names a known family and a confidence it can rebuild."""
+    from recommender.data.events import TRANSFORMS
+    from recommender.models.factory import FAMILIES
+
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}")
+    if params.get("transform", "linear") not in TRANSFORMS:
+        raise ValueError(f"unknown confidence transform {params.get('transform')!r}")
+    if not isinstance(params.get("bm25", False), bool):
+        raise ValueError(f"bm25 is {params.get('bm25')!r}, not true or false")
 
 
 def check_writable(model_dir: Path) -> None:
@@ -245,21 +260,11 @@ def _remove_stale(model_dir: Path) -> None:
             age = time.time() - entry.lstat().st_mtime
         except OSError:
             continue
-        if age > _STALE_AFTER or (host == here and pid.isascii() and pid.isdigit() and not _alive(int(pid))):
+        if age > _STALE_AFTER or (host == here and pid.isascii() and pid.isdigit() and not pid_alive(int(pid))):
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True  # another user's process (or a pid out of range: leave it to the age rule)
-    return True
 
 
 def _version_key(name: str) -> tuple[str, int, str]:
@@ -279,6 +284,9 @@ def _pointer(model_dir: Path) -> str:
 
 def _versions(model_dir: Path) -> list[str]:
     try:
+        if model_dir.exists() and not model_dir.is_dir():
+            raise RecommenderError(f"the model directory {model_dir} is a file, not a folder: point MODEL_DIR "
+                                   "(or --model-dir) at a folder")
         if not model_dir.is_dir():
             return []
         names = [p.name for p in model_dir.iterdir()

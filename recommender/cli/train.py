@@ -15,6 +15,7 @@ import click
 from recommender.cli.options import console, data_options, items_options, list_of, parse_bool, resolve
 from recommender.errors import RecommenderError
 from recommender.evaluation.spaces import SEARCHABLE
+from recommender.models.factory import BASELINES
 
 if TYPE_CHECKING:
     from recommender.data.events import EventWeights
@@ -71,6 +72,9 @@ def _writable_file(path: Path | None) -> None:
               help="Stop after this many trials (with one worker and a seed: the same result anywhere).")
 @click.option("--families", callback=list_of(str), default=",".join(SEARCHABLE), show_default=True,
               help="Model families to tune: als, itemknn, ease, popularity.")
+@click.option("--baselines", callback=list_of(str), default=",".join(BASELINES), show_default=True,
+              help="Baselines the kept model must beat on validation (with the store's clusters, cluster "
+                   "popularity too); 'none' keeps the best of --families alone.")
 @click.option("--tune-weights", is_flag=True,
               help="Also learn the event weights (each status, the favourite bonus).")
 @click.option("--save-weights", type=click.Path(path_type=Path), default=None,
@@ -116,7 +120,7 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
           weight_col: str | None, status_col: str | None, time_col: str | None,
           weights_file: Path | None, min_user_items: int, min_item_users: int,
           model_dir: Path | None, items_file: Path | None, title_col: str, budget: float, trials: int | None,
-          families: tuple[str, ...],
+          families: tuple[str, ...], baselines: tuple[str, ...],
           tune_weights: bool, save_weights: Path | None, grid_file: str | None, prune: bool,
           storage: str | None, study: str | None, split_method: str,
           test_fraction: float, val_fraction: float, leave_k: int, k: int, seed: int, eval_users: int,
@@ -181,9 +185,11 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
     reading = time.perf_counter()
     data, clusters = _load(source, weights, url, filters, kinds=tune_weights, times=split_method == "temporal")
     read_seconds = time.perf_counter() - reading
+    baselines = () if baselines == ("none",) else baselines
+    clusters = clusters if baselines else None
     config = TrainConfig(k=k, split=split_method, test_fraction=test_fraction,
                          val_fraction=val_fraction, leave_k=leave_k, seed=seed, workers=search.workers,
-                         eval_users=eval_users or None)
+                         eval_users=eval_users or None, baselines=baselines)
     study_ = open_study(search, identity(data, config, search), storage)
     out = console()
     what = f"grid of {grid.size()} configurations ({len(grid.fits())} fits)" if grid is not None else \

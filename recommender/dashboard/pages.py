@@ -18,6 +18,7 @@ from recommender.dashboard.notices import Notice
 from recommender.dashboard.render import render
 from recommender.data.ids import parse_id, shown
 from recommender.errors import RecommenderError
+from recommender.models.base import Unsupported
 from recommender.serving.holder import ModelHolder
 from recommender.serving.recommender import FALLBACK, FOLDED_IN, BadRequest, NotFound
 
@@ -221,7 +222,10 @@ class Pages:
         status = 200
         if current is not None:
             try:
-                result = current.user(user_id, self.config.top_n, include_planned=planned, explain=True)
+                try:
+                    result = current.user(user_id, self.config.top_n, include_planned=planned, explain=True)
+                except Unsupported:  # a family that cannot explain still recommends
+                    result = current.user(user_id, self.config.top_n, include_planned=planned)
                 context["result"] = result
                 if result.source == FALLBACK:
                     notes.append(Notice(f"User {user_id} has an empty library, so these are the most popular "
@@ -261,6 +265,8 @@ class Pages:
                 status = 404
                 in_store = bool(context["matches"]) or self._in_store(text)
                 notes.append(Notice(f"{exc}.", fix.TRAIN if in_store else fix.CRAWL))
+            except Unsupported as exc:  # the family has no similarity (popularity): not an error of the page
+                notes.append(Notice(f"Model {current.version} cannot find similar anime: {exc}.", fix.TRAIN, "info"))
             except RecommenderError as exc:
                 status = 400 if isinstance(exc, BadRequest) else 503
                 notes.append(Notice(self.holder.masked(str(exc)), None if status == 400 else fix.TRAIN, "error"))

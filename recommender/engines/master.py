@@ -30,7 +30,7 @@ DEFAULT_MASTER = "local[*]"
 """Spark in this process, on every core."""
 CONNECT_SECONDS = 3.0
 """How long a TCP connect to a master's endpoint may take before it counts as unreachable."""
-_LOCAL = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?")
+_LOCAL = re.compile(r"local(\[([1-9]\d*|\*)(,\d+)?\])?")
 _EXAMPLES = "local[2], spark://host:7077, yarn or k8s://https://host:443"
 
 

@@ -7,9 +7,10 @@
     GET /docs                          that document as a page (server-rendered: no CDN, no script)
     GET /                              the dashboard (`recommender.dashboard`): HTML pages
 
-Status codes: 400 a malformed id or parameter, 404 an unknown user, anime or path, 405 another
-method than GET or HEAD (with `Allow`), 503 no model, a broken one, an unreadable store or too many
-heavy requests at once (with `Retry-After`), 500 anything unexpected. Every error body is
+Status codes: 400 a malformed id or parameter, or a question the served model's family cannot
+answer (a popularity model has no similar anime, no explanations); 404 an unknown user, anime or
+path; 405 another method than GET or HEAD (with `Allow`); 503 no model, a broken one, an
+unreadable store or too many heavy requests at once (with `Retry-After`); 500 anything unexpected. Every error body is
 {"error": str, "status": int} (FastAPI's 422 and its "detail" are replaced by this 400). Ids are
 ASCII digits, 1 <= id < 2**63 (`recommender.data.ids.parse_id`), for a model trained on the store;
 a model trained on a file takes its file's keys. n is 1..1000, and 1..100 with explain=true.
@@ -63,6 +64,7 @@ from starlette.responses import Response
 
 from recommender.data.ids import MAX_ID, parse_id, shown
 from recommender.errors import RecommenderError
+from recommender.models.base import Unsupported
 from recommender.serving.holder import ModelHolder
 from recommender.serving.recommender import FALLBACK, FOLDED_IN, MODEL, BadRequest, NotFound, Recommender
 
@@ -202,7 +204,8 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "A malformed id or parameter"},
+    400: {"model": ErrorBody, "description": "A malformed id or parameter, or a question the model's family "
+                                           "cannot answer (explanations, similar anime)"},
     404: {"model": ErrorBody, "description": "An unknown user or anime"},
     503: {"model": ErrorBody, "description": "No model, a broken one, or an unreadable store"},
     500: {"model": ErrorBody, "description": "Anything unexpected"},
@@ -333,7 +336,8 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
         return respond(request, 500, "internal error")
 
     for kind, handler in ((HTTPException, http_error), (RequestValidationError, invalid), (NotFound, not_found),
-                          (BadRequest, bad_request), (RecommenderError, unavailable), (Exception, internal)):
+                          (BadRequest, bad_request), (Unsupported, bad_request), (RecommenderError, unavailable),
+                          (Exception, internal)):
         app.add_exception_handler(kind, handler)
     app.openapi = functools.partial(_openapi, app)  # type: ignore[method-assign]
     pages = add_dashboard(app, holder, dashboard or DashboardConfig())

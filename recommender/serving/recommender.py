@@ -313,6 +313,9 @@ class Recommender:
         columns, scores = self.model.similar(column, n)
         self._check_sound()  # a NaN similarity would just be left out: a broken model must say so
         anime_id = self._kitsu_id(column)
+        if not len(columns):  # EASE relates only the items it scores
+            raise NotFound(f"model {self.version} ({self.model.family}) relates nothing to {shown(anime_id)}: "
+                           "it scores only the most common anime")
         info = self._info([anime_id, *(self._kitsu_id(c) for c in columns)])
         return SimilarResult(AnimeInfo(anime_id, *_title(info, anime_id)), self.version,
                              self._describe(columns, scores, None, info))

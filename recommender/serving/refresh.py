@@ -12,6 +12,10 @@ weights, filters, transform and BM25, over every user), so a refreshed user is s
 model had been fitted with them. Anime new to the model cannot be scored without a full training:
 their events are left out and counted.
 
+A model trained on a file is refreshed from the updated file (`refresh_file`): the users whose
+rows differ from the training rows the model carries, and the file's new users, are folded in,
+and the carried rows are updated with them.
+
 Popularity models are refused in one line: they have no users to fold in.
 The new version's card is the old one's with the new data's fingerprint, shape and counts, and a
 `refresh` record (base version, users refolded and appended, anime left out); its test figures
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
     from recommender.models.base import Model
     from recommender.registry import SavedModel
 
-__all__ = ["MIN_SHARED_USERS", "RefreshReport", "fold_users", "refresh"]
+__all__ = ["MIN_SHARED_USERS", "RefreshReport", "fold_users", "refresh", "refresh_file"]
 
 MIN_SHARED_USERS = 0.5
 """A store that holds fewer than this share of the model's users is other data than it was trained on."""
@@ -64,24 +68,32 @@ class RefreshReport:
         return asdict(self)
 
 
+def _over_model_items(matrix: csr_matrix, rows: np.ndarray, data: Interactions, model_items: np.ndarray) -> tuple[
+        csr_matrix, int]:
+    """`rows` of `matrix` (over `data`'s items) as rows over the model's items (sorted), and how
+    many of `data`'s items the model lacks (their entries are left out)."""
+    from scipy.sparse import csr_matrix as csr
+
+    columns = IdIndex(model_items).positions(data.item_ids)
+    known = columns >= 0
+    sub = matrix[rows].tocsc()[:, np.flatnonzero(known)].tocsr()
+    sub = csr((sub.data, columns[known][sub.indices], sub.indptr), shape=(len(rows), len(model_items)))
+    sub.sort_indices()
+    return sub, int((~known).sum())
+
+
 def fold_users(model: Model, model_users: np.ndarray, model_items: np.ndarray, data: Interactions,
                confidence: csr_matrix, users: np.ndarray) -> tuple[Model, np.ndarray, dict[str, int]]:
     """A copy of `model` in which `users` (ids) are folded in again from their rows of `confidence`
     (over `data`'s users and items); users new to the model are appended. Returns the model, its
     user ids and counts: refolded, appended, new_anime (columns of `data` the model lacks, whose
     events are left out)."""
-    from scipy.sparse import csr_matrix as csr
-
     rows = IdIndex(data.user_ids).positions(users)
     users, rows = users[rows >= 0], rows[rows >= 0]
-    columns = IdIndex(model_items).positions(data.item_ids)
-    known = columns >= 0
-    sub = confidence[rows].tocsc()[:, np.flatnonzero(known)].tocsr()
-    sub = csr((sub.data, columns[known][sub.indices], sub.indptr), shape=(len(rows), len(model_items)))
-    sub.sort_indices()
+    sub, new_items = _over_model_items(confidence, rows, data, model_items)
     at = IdIndex(model_users).positions(users)
     new = at < 0
-    counts = {"refolded": int((~new).sum()), "appended": int(new.sum()), "new_anime": int((~known).sum())}
+    counts = {"refolded": int((~new).sum()), "appended": int(new.sum()), "new_anime": new_items}
     return model.with_users(sub, at), np.concatenate([model_users, users[new]]), counts
 
 
@@ -113,29 +125,98 @@ def _check_same_data(saved: SavedModel, store_url: str | None, data: Interaction
                                "users are in this store; train a model on it with `recommend train`")
 
 
-def refresh(model_dir: Path, store: StoreReader, store_url: str | None = None, *, version: str | None = None,
-            since: datetime | None = None, on_stage: Callable[[str], None] | None = None) -> RefreshReport:
-    """Fold the users changed since the model's data was read (or `since`) into a new version."""
+class _Stages(Laps):
+    """Laps that also tell `on_stage` each stage's name as it ends."""
+
+    def __init__(self, on_stage: Callable[[str], None] | None) -> None:
+        super().__init__()
+        self.on_stage = on_stage
+
+    def __call__(self, name: str) -> None:
+        super().__call__(name)
+        if self.on_stage:
+            self.on_stage(name)
+
+
+def _refreshable(model_dir: Path, version: str | None) -> SavedModel:
+    """The version, if its family can fold users in (asked before anything is read)."""
     from scipy.sparse import csr_matrix
 
-    from recommender.data.events import apply_confidence
-    from recommender.data.sources import load_interactions
-    from recommender.registry import load_model, save_model
-
-    lap = Laps()
-    seconds = lap.seconds
-
-    def stage(name: str) -> None:
-        lap(name)
-        if on_stage:
-            on_stage(name)
+    from recommender.registry import load_model
 
     saved = load_model(model_dir, version)
-    try:  # before anything is read: a family that cannot fold users in says so with no rows
+    try:
         saved.model.with_users(csr_matrix((0, len(saved.item_ids)), dtype=np.float32), np.zeros(0, np.int64))
     except Unsupported:
         raise RecommenderError(f"model {saved.version} is {saved.model.family}, which cannot fold users in; "
                                "ALS, item-kNN and EASE models refresh: retrain with `recommend train`") from None
+    return saved
+
+
+def refresh_file(model_dir: Path, interactions: Path | None = None, *, version: str | None = None,
+                 on_stage: Callable[[str], None] | None = None) -> RefreshReport:
+    """Fold the users whose rows of the updated file (the card's file, or `interactions` read
+    with the card's columns) differ from the model's training rows, and the file's new users, into
+    a new version of a model trained on a file."""
+    from dataclasses import replace as changed
+
+    from recommender.data.events import apply_confidence
+    from recommender.data.history import TrainingHistory
+    from recommender.data.sources import load_interactions, source_from_dict
+    from recommender.models.base import with_rows
+    from recommender.registry import save_model
+    from recommender.serving.catalogue import catalogue_for
+
+    lap = _Stages(on_stage)
+    saved = _refreshable(model_dir, version)
+    spec = source_from_dict(saved.card.source)
+    if spec is None:
+        raise RecommenderError(f"model {saved.version} was trained on the store: refresh it from the store "
+                               "(without --interactions)")
+    catalogue_for(saved, None)  # a file model saved without its training rows says so
+    assert saved.history is not None
+    if interactions is not None:
+        spec = changed(spec, path=str(interactions))
+    card = saved.card
+    data = load_interactions(spec, card.weights, min_user_items=card.filters.get("min_user_items", 1),
+                             min_item_users=card.filters.get("min_item_users", 1))
+    lap("read")
+    rows, new_anime = _over_model_items(data.matrix, np.arange(data.shape[0]), data, saved.item_ids)
+    at = IdIndex(saved.user_ids).positions(data.user_ids)
+    before = saved.history.matrix[np.maximum(at, 0)]
+    differs = np.diff((before != rows).tocsr().indptr) > 0
+    wanted = np.flatnonzero(np.where(at >= 0, differs, rows.getnnz(axis=1) > 0))
+    lap("changed_users")
+    since = f"the training rows of {saved.version}"
+    if not len(wanted):
+        return RefreshReport(saved.version, None, since, 0, 0, 0, new_anime, lap.seconds)
+    confidence = apply_confidence(data.matrix, card.params.get("transform", "linear"),
+                                  bool(card.params.get("bm25", False)))
+    model, user_ids, counts = fold_users(saved.model, saved.user_ids, saved.item_ids, data, confidence,
+                                         data.user_ids[wanted])
+    history = TrainingHistory(with_rows(saved.history.matrix, rows[wanted], at[wanted]), saved.history.titles)
+    lap("fold_in")
+    record = {"base": saved.version, "since": since, "changed_users": len(wanted), **counts}
+    new_card = replace(card, fingerprint=data.fingerprint(), shape=(len(user_ids), len(saved.item_ids)),
+                       nnz=int(history.matrix.nnz), search={**card.search, "refresh": record},
+                       source={**card.source, "path": spec.as_dict()["path"]})
+    out = save_model(model_dir, model, user_ids, saved.item_ids, new_card, history=history)
+    lap("save")
+    return RefreshReport(saved.version, out.version, since, len(wanted), counts["refolded"], counts["appended"],
+                         counts["new_anime"], lap.seconds)
+
+
+def refresh(model_dir: Path, store: StoreReader, store_url: str | None = None, *, version: str | None = None,
+            since: datetime | None = None, on_stage: Callable[[str], None] | None = None) -> RefreshReport:
+    """Fold the users changed since the model's data was read (or `since`) into a new version."""
+    from recommender.data.events import apply_confidence
+    from recommender.data.sources import load_interactions
+    from recommender.registry import save_model
+
+    stage = _Stages(on_stage)
+    seconds = stage.seconds
+
+    saved = _refreshable(model_dir, version)
     since = since or _read_at(saved)
     changed = store.users_changed_since(since)
     stage("changed_users")
