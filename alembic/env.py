@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from kitsu_ingest.store.engine import hold_ddl
 from kitsu_ingest.store.models import metadata
 
 config = context.config
@@ -16,8 +17,10 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
+        transactional_ddl=True,  # one transaction for the whole upgrade, on SQLite too (see hold_ddl)
     )
     with context.begin_transaction():
+        hold_ddl(connection)
         context.run_migrations()
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, make_url
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from kitsu_ingest.errors import ConfigError, StoreError
 from kitsu_ingest.urls import mask_password
 
-__all__ = ["describe_url", "make_engine", "parse_database_url"]
+__all__ = ["describe_url", "hold_ddl", "make_engine", "parse_database_url"]
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -131,3 +131,12 @@ def make_engine(url: str | URL, *, check: bool = True, create: bool = True, one_
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise StoreError(f"cannot open the database {describe_url(parsed)}: {reason}") from None
     return engine
+
+
+def hold_ddl(conn: Connection) -> None:
+    """Make the transaction `conn` is in hold DDL too, so that a migration killed half-way leaves
+    nothing behind. pysqlite opens a transaction only before INSERT, UPDATE or DELETE, so on SQLite
+    a CREATE TABLE was committed at once, whatever transaction SQLAlchemy believed in: there, the
+    transaction is opened by hand. PostgreSQL's DDL is transactional already."""
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN")
