@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from recommender.evaluation.evaluator import EvalSet
     from recommender.models.base import Model
 
-__all__ = ["CHECKPOINTS", "Candidate", "SearchConfig", "SearchContext", "fit_candidate", "rows_of", "run_search",
-           "sampler_and_pruner"]
+__all__ = ["CHECKPOINTS", "Candidate", "SearchConfig", "SearchContext", "als_fit_bytes", "available_memory",
+           "check_als_memory", "fit_candidate", "rows_of", "run_search", "sampler_and_pruner"]
 
 CHECKPOINTS = (2, 5, 10, 20, 35, 50, 75, 100)
 """The iteration counts at which a budgeted ALS trial is scored (up to its own count)."""
@@ -116,17 +116,75 @@ class SearchContext:
             return self._cache[key]
 
 
+def als_fit_bytes(shape: tuple[int, int], nnz: int, factors: int) -> int:
+    """About what one of implicit's ALS fits allocates: the user and item factors (twice: drawn,
+    then scaled), the factors x factors normal equations (three times: YtY, the regularised copy
+    and its sum), the confidence matrix scaled by alpha and its transpose, and a batch of scores."""
+    users, items = shape
+    return 4 * (2 * (users + items) * factors + 3 * factors * factors) + 2 * (8 * nnz + 8 * (users + items)) \
+        + (1 << 25)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still take (MemAvailable, else the free pages, and the
+    cgroup's limit when there is one); None if the system does not say."""
+    import os
+    from pathlib import Path
+
+    found = []
+    try:
+        meminfo = Path("/proc/meminfo").read_text(encoding="ascii")
+        found += [int(line.split()[1]) * 1024 for line in meminfo.splitlines() if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    if not found:
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (OSError, ValueError, AttributeError):
+            pass
+    try:
+        limit, used = (Path("/sys/fs/cgroup", name).read_text(encoding="ascii").strip()
+                       for name in ("memory.max", "memory.current"))
+        if limit != "max":
+            found.append(int(limit) - int(used))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+def check_als_memory(shape: tuple[int, int], nnz: int, factors: int, at_once: int = 1) -> None:
+    """RecommenderError, before any fit, if `at_once` ALS fits of `factors` on a matrix of `shape`
+    would not fit in the memory available."""
+    each, available = als_fit_bytes(shape, nnz, factors), available_memory()
+    if available is not None and each * at_once > available:
+        many = (f" a fit, {at_once} at once", " or --workers") if at_once > 1 else ("", "")
+        raise RecommenderError(f"ALS with {factors:,} factors on {shape[0]:,} users x {shape[1]:,} items needs about "
+                               f"{_gib(each)}{many[0]}, but {_gib(available)} is available: use fewer "
+                               f"--factors{many[1]}")
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.1f} GiB"
+
+
 def fit_candidate(candidate: Candidate, matrix: csr_matrix, *, seed: int = 0, labels: Any = None, threads: int = 0,
                   on_checkpoint: Callable[..., None] | None = None, checkpoints: tuple[int, ...] = ()) -> Model:
     """The candidate's model fitted on `matrix` (already weighted and transformed); `labels` are
-    cluster popularity's clusters, `threads` ALS's."""
+    cluster popularity's clusters, `threads` ALS's. An ALS fit that would not fit in memory, or
+    runs out of it, is a RecommenderError."""
     from recommender.models.als import ALS
     from recommender.models.factory import make_model
 
     params = model_params(candidate.params)
     if candidate.family == "als":
-        return ALS.from_params(params, seed=seed, num_threads=threads).fit(
-            matrix, checkpoints=checkpoints, on_checkpoint=on_checkpoint)
+        check_als_memory(matrix.shape, matrix.nnz, params["factors"])
+        try:
+            return ALS.from_params(params, seed=seed, num_threads=threads).fit(
+                matrix, checkpoints=checkpoints, on_checkpoint=on_checkpoint)
+        except MemoryError:
+            users, items = matrix.shape
+            raise RecommenderError(f"out of memory fitting ALS with {params['factors']:,} factors on {users:,} "
+                                   f"users x {items:,} items: use fewer --factors") from None
     extra = {"seed": seed} if candidate.family == "random" else {"labels": labels} \
         if candidate.family == "cluster_popularity" else {}
     return make_model(candidate.family, **params, **extra).fit(matrix)
@@ -243,8 +301,11 @@ def run_search(context: SearchContext, config: SearchConfig, study: optuna.Study
     if config.seconds is not None:
         context.deadline = time.monotonic() + config.seconds
     trials = config.trials
-    if config.grid is not None and trials is None:
-        trials = len(config.grid.fits())
+    if config.grid is not None:
+        fits = len(config.grid.fits())
+        check_als_memory(context.data.shape, context.data.nnz, max(config.grid.factors),
+                         min(max(1, config.workers), fits))
+        trials = fits if trials is None else trials
     study.optimize(_objective(context, config), n_trials=trials, timeout=config.seconds,
                    n_jobs=max(1, config.workers), callbacks=[on_trial] if on_trial else None)
     return rows_of(study)

@@ -58,12 +58,21 @@ def test_search_rows_and_free_iterations() -> None:
     assert by_factors[(4, 2)] < by_factors[(4, 6)]
 
 
-def test_default_grid_is_wide() -> None:
-    # wider than the first grid, whose best sat on its edges (reg 30, alpha 1, 256 factors, 50 its)
-    assert min(DEFAULT_GRID.factors) <= 32 and max(DEFAULT_GRID.factors) >= 512
-    assert max(DEFAULT_GRID.regularization) >= 1000 and min(DEFAULT_GRID.alpha) < 1
-    assert max(DEFAULT_GRID.regularization) / min(DEFAULT_GRID.regularization) >= 1000
-    assert max(DEFAULT_GRID.iterations) >= 100 and len(DEFAULT_GRID.alpha) > 1
+def test_default_grid_covers_where_als_is_best_at_no_more_cost() -> None:
+    # public benchmarks put ALS's best at factors 256, regularization 30, alpha 1, 50 iterations
+    # (issue 21): the grid holds it and its neighbours by half-decades, both confidence transforms
+    best = {"factors": 256, "regularization": 30.0, "alpha": 1.0, "iterations": 50}
+    assert all(value in getattr(DEFAULT_GRID, axis) for axis, value in best.items())
+    assert {128, 512} <= set(DEFAULT_GRID.factors) and {10.0, 100.0} <= set(DEFAULT_GRID.regularization)
+    assert {0.3, 3.0} <= set(DEFAULT_GRID.alpha) and set(DEFAULT_GRID.transform) == {"linear", "log"}
+    assert len(DEFAULT_GRID.fits()) == 144 and DEFAULT_GRID.size() == 432
+
+    def cost(grid: Grid) -> int:  # an ALS iteration costs about factors squared
+        return sum(fit["factors"] ** 2 * fit["iterations"] for fit in grid.fits())
+
+    decades = Grid(factors=(32, 128, 512), regularization=(0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
+                   iterations=(10, 20, 50, 100), alpha=(0.1, 1.0, 10.0))  # the grid before
+    assert cost(DEFAULT_GRID) < 0.7 * cost(decades)
 
 
 def test_grid_file(tmp_path: Path) -> None:
@@ -75,7 +84,8 @@ def test_grid_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("text", ["factors = [0]", "speed = [1]", "factors = []", "grid = 5", "grid = [1, 2]",
-                                  "transform = ['sqrt']", "alpha = ['x']", "factors = [1.5]"])
+                                  "transform = ['sqrt']", "alpha = ['x']", "factors = [1.5]", "factors = 100000",
+                                  "iterations = 1001", "regularization = 0", "alpha = 1e7"])
 def test_invalid_grid_file(tmp_path: Path, text: str) -> None:
     path = tmp_path / "g.toml"
     path.write_text(text)
@@ -97,3 +107,58 @@ def test_cluster_popularity_joins_the_test_when_clusters_exist() -> None:
     assert with_clusters is not None
     assert set(with_clusters.test) == {"als", "popularity", "cluster_popularity"}
     assert 0 <= with_clusters.test["cluster_popularity"]["ndcg@10"] <= 1
+
+
+@pytest.fixture
+def plays(tmp_path: Path) -> Path:
+    path = tmp_path / "plays.csv"
+    data = _matrix()
+    rows, cols = data.matrix.nonzero()
+    pd.DataFrame({"user": rows, "item": cols, "plays": data.matrix.data}).to_csv(path, index=False)
+    return path
+
+
+def _grid_cli(plays: Path, tmp_path: Path, *axes: str) -> tuple[int, str]:
+    """(exit code, the error line) of a grid search; nothing saved."""
+    from tests.recommender.conftest import run_recommend
+
+    code, _, err = run_recommend("train", "--interactions", str(plays), "--weight-col", "plays", "--grid",
+                                 "--regularization", "1", "--alpha", "1", "--iterations", "2", "--transform", "log",
+                                 "--model-dir", str(tmp_path / "m"), *axes)
+    assert not (tmp_path / "m").exists() or not any((tmp_path / "m").iterdir())
+    errors = [line for line in err.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and "Traceback" not in err, err
+    return code, errors[0]
+
+
+def test_an_axis_out_of_bounds_is_one_line(plays: Path, tmp_path: Path) -> None:
+    code, err = _grid_cli(plays, tmp_path, "--factors", "100000")
+    assert code == 2
+    assert "grid axis 'factors' has invalid value 100000 (factors: whole numbers from 1 to 4096)" in err
+
+
+def test_a_grid_that_cannot_fit_in_memory_is_refused_before_any_fit(plays: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from recommender.evaluation import tuning
+
+    fitted: list[int] = []
+    monkeypatch.setattr(ALS, "fit", lambda self, *a, **k: fitted.append(1))
+    monkeypatch.setattr(tuning, "available_memory", lambda: 100 << 20)  # 100 MiB
+    code, err = _grid_cli(plays, tmp_path, "--factors", "8,4096", "--workers", "2")
+    assert code == 2 and not fitted, err
+    assert "ALS with 4,096 factors on 80 users x 60 items needs about 0.2 GiB a fit, 2 at once, but 0.1 GiB " \
+           "is available: use fewer --factors or --workers" in err
+    # what it counts: the factors twice and the factors x factors normal equations three times
+    assert tuning.als_fit_bytes((80, 60), 1000, 4096) > 4 * (2 * 140 * 4096 + 3 * 4096**2)
+
+
+def test_running_out_of_memory_in_a_fit_is_one_line(plays: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    def greedy(self: ALS, *args: object, **kwargs: object) -> ALS:
+        np.zeros((1 << 40, 1 << 20), np.float32)  # numpy's _ArrayMemoryError, at once
+        return self
+
+    monkeypatch.setattr(ALS, "fit", greedy)
+    code, err = _grid_cli(plays, tmp_path, "--factors", "8")
+    assert code == 2
+    assert "out of memory fitting ALS with 8 factors on 80 users x 60 items: use fewer --factors" in err
