@@ -14,7 +14,7 @@ import click
 
 from recommender.cli.options import console, data_options, items_options, list_of, parse_bool, resolve
 from recommender.errors import RecommenderError
-from recommender.evaluation.spaces import SEARCHABLE
+from recommender.evaluation.spaces import SEARCHABLE, WEIGHT_RANGE
 from recommender.models.factory import BASELINES
 
 if TYPE_CHECKING:
@@ -76,9 +76,10 @@ def _writable_file(path: Path | None) -> None:
               help="Baselines the kept model must beat on validation (with the store's clusters, cluster "
                    "popularity too); 'none' keeps the best of --families alone.")
 @click.option("--tune-weights", is_flag=True,
-              help="Also learn the event weights (each status, the favourite bonus).")
+              help="Also learn the event weights (each status, the favourite bonus), "
+                   f"from {WEIGHT_RANGE[0]:g} to {WEIGHT_RANGE[1]:g}.")
 @click.option("--save-weights", type=click.Path(path_type=Path), default=None,
-              help="Write the weights the model was trained with to this TOML file.")
+              help="Write the weights the model was trained with to this TOML file (what --weights reads).")
 @click.option("--grid", "grid_file", is_flag=False, flag_value="", default=None, metavar="[FILE]",
               help="Search an exhaustive grid of ALS instead: the default one, or one from a TOML file.")
 @click.option("--prune", is_flag=True, help="With --grid: stop hopeless fits early (successive halving).")
@@ -132,6 +133,17 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
     By default a budgeted search (Optuna's TPE, Hyperband pruning) tunes ALS, item-kNN, EASE and
     popularity within --budget seconds; the best on validation is refitted on all the data and
     saved, whichever family it is. --grid searches an exhaustive grid of ALS instead.
+
+    \b
+    A weights file (--weights reads what --save-weights writes) sets Kitsu's statuses and
+    favorite; statuses of other data go under [weights.extra]. A weight may be negative: it
+    counts against the other events of its pair, and a pair summing to 0 or less is left out.
+        [weights]
+        completed = 6.0
+        dropped = -1.0
+        favorite = 5.0
+        [weights.extra]
+        rewatching = 4.0
     """
     from recommender.cli.progress import SearchView
     from recommender.data.events import load_weights
@@ -148,10 +160,6 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
     from recommender.training import train as train_only
 
     url, directory = resolve(database_url, model_dir)
-    if not no_save:
-        check_writable(directory)
-    for path in (results, heatmap, save_weights):
-        _writable_file(path)
     if engine != "spark" and (spark_master is not None or export_dir is not None):
         raise RecommenderError("--spark-master and --export are options of --engine spark")
     weights = load_weights(weights_file)
@@ -164,6 +172,10 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
         grid = base.override(**axes)
     if storage is None and study is not None:
         raise RecommenderError("--study names a shared study: give its --storage URL too")
+    if not no_save:  # the options are sound: now the folders
+        check_writable(directory)
+    for path in (results, heatmap, save_weights):
+        _writable_file(path)
     if workers is None:
         workers = (os.cpu_count() or 1) if grid is not None else 1
     search = SearchConfig(families=families, seconds=None if grid is not None else budget, trials=trials,
@@ -244,6 +256,7 @@ def _report(out: Any, result: TrainResult, k: int, card: ModelCard | None, direc
 def _write_outputs(result: TrainResult, k: int, results: Path | None, heatmap: Path | None,
                    save_weights: Path | None, weights: EventWeights) -> None:
     from kitsu_ingest.outputs import written_whole
+    from recommender.data.events import weights_toml
     from recommender.reports import draw_heatmap, write_results_csv
 
     for path, write in ((results, write_results_csv), (heatmap, draw_heatmap)):
@@ -252,8 +265,7 @@ def _write_outputs(result: TrainResult, k: int, results: Path | None, heatmap: P
                 write(result.rows, k, partial)
     if save_weights is not None:
         with written_whole(save_weights) as partial:
-            partial.write_text("[weights]\n" + "".join(f"{kind} = {value:.6g}\n"
-                                                      for kind, value in weights.as_dict().items()))
+            partial.write_text(weights_toml(weights), encoding="utf-8")
 
 
 @click.command()

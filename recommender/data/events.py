@@ -2,20 +2,30 @@
 
 The default weights are the original notebook's (`kitsu_ingest.domain`): completed 6, favorite 5,
 current 4, planned 3, on_hold 2, dropped 1. Events of one (user, anime) are summed, so a completed
-favourite scores 11.
-A weights file (TOML) may change them, flat or under a `[weights]` table; any other key names an
-extra status. Confidence transforms (`linear`, `log`) and BM25 weighting act on the matrix.
+favourite scores 11. A weight may be negative, down to -MAX_EVENT_WEIGHT: such an event counts
+against the other events of its pair (a dropped favourite weighs less than a favourite). A pair
+whose events sum to zero or less is no interaction: it is left out of the data as it is read, of
+the matrices a search fits (`apply_confidence`) and of a user's row when serving, alike.
+
+A weights file (TOML, what `recommend train --save-weights` writes and `--weights` reads) sets
+some weights, flat or under a `[weights]` table; the others keep their defaults. Its keys are
+Kitsu's library statuses and `favorite`; the statuses of other data (a file's --status-col) are
+declared as such, under `[weights.extra]`. Any other key is refused (a typo such as `complted`
+would otherwise name a status that never occurs, and leave `completed` at its default).
+Confidence transforms (`linear`, `log`) and BM25 weighting act on the matrix.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kitsu_ingest.domain import DEFAULT_FAVORITE_WEIGHT, DEFAULT_STATUS_WEIGHTS
+from kitsu_ingest.domain import DEFAULT_FAVORITE_WEIGHT, DEFAULT_STATUS_WEIGHTS, LIBRARY_STATUSES
 from recommender._toml import read_toml
 from recommender.errors import ConfigFileError, DataError
 
@@ -35,9 +45,12 @@ __all__ = [
     "apply_confidence",
     "event_strengths",
     "load_weights",
+    "weights_toml",
 ]
 
 FAVORITE = "favorite"
+EXTRA = "extra"
+"""The table of a weights file that declares statuses other than Kitsu's."""
 DEFAULT_WEIGHTS: dict[str, float] = dict(DEFAULT_STATUS_WEIGHTS)
 TRANSFORMS = ("linear", "log")
 KIND = "kind:"
@@ -80,7 +93,8 @@ class EventWeights:
 
 
 MAX_EVENT_WEIGHT = 1e6
-"""The largest weight a weights file may give an event (the defaults are 1 to 6)."""
+"""The largest magnitude a weights file may give an event (the defaults are 1 to 6)."""
+_KNOWN = (*LIBRARY_STATUSES, FAVORITE)
 
 
 def _weight(key: str, value: Any, source: Path) -> float:
@@ -88,12 +102,21 @@ def _weight(key: str, value: Any, source: Path) -> float:
 
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ConfigFileError(f"{source}: weight {shown(key)} must be a number, not {shown(value)}")
-    if value < 0:
-        raise ConfigFileError(f"{source}: weight {shown(key)} must not be negative ({value:g})")
-    if value > MAX_EVENT_WEIGHT:
-        raise ConfigFileError(f"{source}: weight {shown(key)} is {value:g}; weights are at most "
-                              f"{MAX_EVENT_WEIGHT:g} (larger ones break the fit)")
+    if abs(value) > MAX_EVENT_WEIGHT:
+        raise ConfigFileError(f"{source}: weight {shown(key)} is {value:g}; weights are between "
+                              f"{-MAX_EVENT_WEIGHT:g} and {MAX_EVENT_WEIGHT:g} (larger ones break the fit)")
     return float(value)
+
+
+def _unknown(key: str, source: Path) -> ConfigFileError:
+    import difflib
+
+    from recommender.data.ids import shown
+
+    close = difflib.get_close_matches(key, _KNOWN, n=1)
+    guess = f" (did you mean {close[0]}?)" if close else ""
+    return ConfigFileError(f"{source}: unknown weight {shown(key)}{guess}; weights are {', '.join(_KNOWN)}, "
+                           f"and statuses of other data under [weights.{EXTRA}]")
 
 
 def load_weights(path: str | Path | None) -> EventWeights:
@@ -105,8 +128,30 @@ def load_weights(path: str | Path | None) -> EventWeights:
     table = document.get("weights", document)
     if not isinstance(table, dict) or not table:
         raise ConfigFileError(f"the weights file {source} names no weights")
-    values = {key: _weight(key, value, source) for key, value in table.items()}
+    extra = table.get(EXTRA, {})
+    if not isinstance(extra, dict):
+        raise ConfigFileError(f"{source}: [weights.{EXTRA}] must be a table of status = weight")
+    for key in table:
+        if key not in _KNOWN and key != EXTRA:
+            raise _unknown(key, source)
+    for key in extra:
+        if key in _KNOWN:
+            raise ConfigFileError(f"{source}: {key} is a Kitsu weight: set it under [weights], not [weights.{EXTRA}]")
+    values = {key: _weight(key, value, source) for key, value in {**table, **extra}.items() if key != EXTRA}
     return EventWeights.from_dict({**DEFAULT_WEIGHTS, **values})
+
+
+def weights_toml(weights: EventWeights) -> str:
+    """`weights` as the TOML file `load_weights` reads back equal (values exact, other statuses
+    under [weights.extra])."""
+    def line(key: str, value: float) -> str:
+        name = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+        return f"{name} = {float(value)!r}\n"
+
+    weights_of = weights.as_dict()
+    known = "".join(line(k, v) for k, v in weights_of.items() if k in _KNOWN)
+    extra = "".join(line(k, v) for k, v in weights_of.items() if k not in _KNOWN)
+    return f"[weights]\n{known}" + (f"\n[weights.{EXTRA}]\n{extra}" if extra else "")
 
 
 def event_strengths(
@@ -120,7 +165,7 @@ def event_strengths(
 
     `entries` has columns user, item, status and optionally time; `favorites` has user, item
     (and optionally time). Returns columns user, item, strength (and time, the latest event's,
-    when the entries have one). Zero-strength pairs are dropped. With `kinds`, a column
+    when the entries have one). Pairs that come to zero or less are dropped. With `kinds`, a column
     `kind:<status>` (and `kind:favorite`) counts each pair's events of that kind, so that other
     weights can be applied later without changing which pairs there are (`Interactions.reweighted`).
     """
@@ -150,12 +195,13 @@ def apply_confidence(
     matrix: csr_matrix, transform: str = "linear", bm25: bool = False, *, bm25_k1: float = 100.0,
     bm25_b: float = 0.8,
 ) -> csr_matrix:
-    """The confidence matrix ALS is fitted on: strengths transformed, then BM25-weighted.
+    """The confidence matrix a model is fitted on: strengths transformed, then BM25-weighted.
 
-    `linear` keeps strengths as they are, `log` takes log(1 + strength) (of the magnitude, keeping
-    the sign: a negative strength, which implicit's ALS reads as a negative preference, stays
-    negative). Zero strengths are dropped (a stored zero would read as a preference). With `bm25`, entries
-    are weighted as implicit's bm25_weight does on the item x user matrix (users with many
+    Pairs whose strength is zero or less are dropped first, as when the data is read (a stored
+    zero would read as a preference, a negative strength as a dislike): a matrix reweighted with
+    negative weights (`Interactions.reweighted`) is fitted as the same weights read from a file
+    would be. `linear` keeps strengths as they are, `log` takes log(1 + strength). With `bm25`,
+    entries are weighted as implicit's bm25_weight does on the item x user matrix (users with many
     interactions count less; items' lengths are normalised).
     """
     import numpy as np
@@ -163,9 +209,10 @@ def apply_confidence(
     if transform not in TRANSFORMS:
         raise ConfigFileError(f"unknown confidence transform {transform!r}; use one of {TRANSFORMS}")
     out = matrix.astype(np.float32, copy=True)
-    if transform == "log":
-        out.data = np.sign(out.data) * np.log1p(np.abs(out.data))
+    out.data[out.data < 0] = 0
     out.eliminate_zeros()
+    if transform == "log":
+        out.data = np.log1p(out.data)
     if bm25:
         from implicit.nearest_neighbours import bm25_weight
 

@@ -27,7 +27,8 @@ CONFIDENCES: dict[str, tuple[str, bool]] = {"linear": ("linear", False), "log": 
 SEARCHABLE = ("als", "itemknn", "ease", "popularity")
 """The families a budgeted search tunes (random and cluster popularity are only baselines)."""
 WEIGHT_RANGE = (-5.0, 10.0)
-"""Each event weight's range when weights are learnt: a negative weight is a negative signal."""
+"""Each event weight's range when weights are learnt (a weights file takes any of them): a negative
+weight counts against the other events of its pair, and a pair at zero or less is left out."""
 MAX_ITERATIONS = 100
 EASE_MAX_ITEMS = 5000
 

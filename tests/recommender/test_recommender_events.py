@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.sparse import csr_matrix
 
-from recommender.data.events import EventWeights, apply_confidence, event_strengths, load_weights
+from recommender.data.events import EventWeights, apply_confidence, event_strengths, load_weights, weights_toml
 from recommender.errors import ConfigFileError, DataError
 
 
@@ -30,7 +30,7 @@ def test_default_weights_are_the_notebooks() -> None:
 
 def test_weights_file_overrides_and_extends(tmp_path: Path) -> None:
     path = tmp_path / "w.toml"
-    path.write_text("[weights]\ncompleted = 10\nfavorite = 0\nrewatching = 7\n")
+    path.write_text("[weights]\ncompleted = 10\nfavorite = 0\n[weights.extra]\nrewatching = 7\n")
     weights = load_weights(path)
     assert weights.statuses["completed"] == 10
     assert weights.statuses["rewatching"] == 7
@@ -38,12 +38,43 @@ def test_weights_file_overrides_and_extends(tmp_path: Path) -> None:
     assert weights.favorite == 0
 
 
-@pytest.mark.parametrize("text", ["completed = 'a lot'", "completed = -1", "not toml [", ""])
-def test_invalid_weights_file(tmp_path: Path, text: str) -> None:
+def test_a_weight_may_be_negative_and_counts_against_its_pair(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text("dropped = -2\nfavorite = 5.5\n")  # flat, without [weights]
+    weights = load_weights(path)
+    assert weights.statuses["dropped"] == -2 and weights.favorite == 5.5
+    entries = pd.DataFrame({"user": [1, 1, 2], "item": [10, 11, 10], "status": ["dropped", "dropped", "planned"]})
+    favorites = pd.DataFrame({"user": [1], "item": [10]})
+    out = event_strengths(entries, favorites, weights).set_index(["user", "item"])["strength"]
+    assert out.to_dict() == {(1, 10): 3.5, (2, 10): 3.0}  # a dropped favourite; a dropped pair is left out
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("completed = 'a lot'", "must be a number"),
+    ("completed = -2e6", "between -1e+06 and 1e+06"),
+    ("complted = 10", "unknown weight 'complted' (did you mean completed?); weights are current, planned, "
+                      "completed, on_hold, dropped, favorite, and statuses of other data under [weights.extra]"),
+    ("[weights]\nrewatching = 1", "unknown weight 'rewatching'"),
+    ("[weights]\nextra = 3", "[weights.extra] must be a table"),
+    ("[weights.extra]\ncompleted = 1", "completed is a Kitsu weight"),
+    ("not toml [", "not valid TOML"),
+    ("", "names no weights"),
+])
+def test_invalid_weights_file(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "w.toml"
     path.write_text(text)
-    with pytest.raises(ConfigFileError):
+    with pytest.raises(ConfigFileError) as caught:
         load_weights(path)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_weights_written_are_read_back_equal(tmp_path: Path) -> None:
+    weights = EventWeights({**EventWeights().statuses, "completed": 1 / 3, "dropped": -4.999999999,
+                            "on hold": 2.5, "再視聴": 1e-7, 'quo"te': -0.0}, favorite=0.1 + 0.2)
+    path = tmp_path / "w.toml"
+    path.write_text(weights_toml(weights), encoding="utf-8")
+    assert load_weights(path) == weights
+    assert load_weights(path).as_dict() == weights.as_dict()  # exact, not rounded
 
 
 def test_missing_weights_file(tmp_path: Path) -> None:
@@ -60,6 +91,8 @@ def test_unknown_status_is_an_error() -> None:
 def test_confidence_transforms() -> None:
     m = csr_matrix(np.array([[0, 3.0], [1.0, 0]]))
     assert apply_confidence(m, "linear").toarray().tolist() == [[0, 3], [1, 0]]
+    signed = csr_matrix(np.array([[-2.0, 3.0], [1.0, 0]]))
+    assert apply_confidence(signed, "log").nnz == 2  # a pair at zero or less is no interaction, as when read
     assert np.allclose(apply_confidence(m, "log").data, np.log1p([3.0, 1.0]))
     weighted = apply_confidence(m, "log", bm25=True)
     assert weighted.shape == m.shape and weighted.nnz == 2

@@ -72,8 +72,8 @@ def test_learnt_weights_change_training_but_not_what_is_evaluated(tmp_path: Path
     params = {"transform": "linear", "bm25": False}
     ignored = {**EventWeights().as_dict(), "dropped": 0.0}
     assert context.matrix("train", params, ignored).nnz < context.matrix("train", params, None).nnz
-    negative = context.matrix("train", params, {**ignored, "dropped": -2.0})
-    assert negative.nnz == context.matrix("train", params, None).nnz and negative.data.min() < 0
+    negative = context.matrix("train", params, {**ignored, "dropped": -2.0})  # pairs at 0 or less left out
+    assert (negative != context.matrix("train", params, ignored)).nnz == 0 and negative.data.min() > 0
     before = context.eval_set.truth.nnz
     card, result = train_and_save(data, TrainConfig(), search, tmp_path / "m", weights=EventWeights())
     assert card is not None and result is not None and result.weights is not None
@@ -99,8 +99,66 @@ def test_the_cli_saves_learnt_weights_and_the_card_names_the_winner(status_file:
     assert code == 0, err
     report = json.loads(out)
     learnt = load_weights(weights).as_dict()
-    assert learnt == pytest.approx(report["weights"])
+    assert learnt == report["weights"] == load_model(tmp_path / "m").card.weights.as_dict()  # exactly
     assert load_model(tmp_path / "m").card.family == report["family"]
+    # --weights reads what --save-weights wrote, and trains with it as it is
+    code, out, err = _run("train", "--interactions", str(status_file), "--status-col", "status", "--trials", "2",
+                          "--weights", str(weights), "--save-weights", str(tmp_path / "again.toml"),
+                          "--model-dir", str(tmp_path / "m2"), "--json")
+    assert code == 0, err
+    assert load_model(tmp_path / "m2").card.weights.as_dict() == learnt
+    assert (tmp_path / "again.toml").read_text() == weights.read_text()
+
+
+def test_negative_weights_round_trip_through_the_cli_and_the_card(status_file: Path, tmp_path: Path) -> None:
+    from recommender.data.events import weights_toml
+
+    negative = tmp_path / "negative.toml"
+    negative.write_text("[weights]\ndropped = -2.5\nplanned = -0.5\n")
+    code, _, err = _run("train", "--interactions", str(status_file), "--status-col", "status", "--trials", "2",
+                        "--families", "als,popularity", "--weights", str(negative), "--model-dir", str(tmp_path / "m"))
+    assert code == 0, err
+    card = load_model(tmp_path / "m").card
+    assert card.weights.statuses["dropped"] == -2.5 and card.weights.statuses["planned"] == -0.5
+    reused = tmp_path / "card.toml"  # a model card's weights, reused as they are
+    reused.write_text(weights_toml(card.weights))
+    code, _, err = _run("export", "--interactions", str(status_file), "--status-col", "status",
+                        "--weights", str(reused), "--out", str(tmp_path / "export"))
+    assert code == 0 and "wrote" in _, err
+
+
+def test_learnt_negative_weights_fit_what_the_same_weights_read_from_a_file_fit(status_file: Path) -> None:
+    # the search reweighs the data it read; --weights reads the data with the weights: one matrix
+    from recommender.data.events import apply_confidence
+    from recommender.data.files import FileSpec
+    from recommender.data.sources import load_interactions
+
+    spec = FileSpec(path=str(status_file), status_col="status")
+    learnt = EventWeights({**EventWeights().statuses, "dropped": -2.0, "planned": 0.0})
+    searched = load_interactions(spec, EventWeights(), kinds=True)
+    context = context_for(searched, TrainConfig(), SearchConfig(tune_weights=True))
+    fitted = context.matrix("all", {"transform": "log", "bm25": False}, learnt.as_dict())
+    read = load_interactions(spec, learnt)
+    again = apply_confidence(read.matrix, "log")
+
+    def cells(matrix, users, items):  # type: ignore[no-untyped-def]
+        rows, cols = matrix.nonzero()
+        return dict(zip(zip(users[rows], items[cols]), np.asarray(matrix[rows, cols]).ravel().tolist()))
+
+    assert cells(fitted, searched.user_ids, searched.item_ids) == cells(again, read.user_ids, read.item_ids)
+    assert read.nnz < searched.nnz
+
+
+def test_an_unknown_weight_is_refused_in_one_line_before_any_work(status_file: Path, tmp_path: Path) -> None:
+    typo = tmp_path / "typo.toml"
+    typo.write_text("[weights]\ncomplted = 10\n")
+    for command in (["train", "--trials", "2", "--model-dir", str(tmp_path / "m")],
+                    ["export", "--out", str(tmp_path / "export")]):
+        code, _, err = _run(*command, "--interactions", str(status_file), "--status-col", "status",
+                            "--weights", str(typo))
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert "unknown weight 'complted' (did you mean completed?)" in err
+    assert not (tmp_path / "m").exists() and not (tmp_path / "export").exists()
 
 
 @pytest.mark.parametrize(("args", "message"), [
