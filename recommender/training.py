@@ -197,7 +197,8 @@ def train(data: Interactions, config: TrainConfig | None = None, search: SearchC
     study = study or open_study(search, identity(data, config, search))
     with Worker(study, search.storage) as worker:
         run_search(context, search, study, on_trial)
-    if not worker.claim_save():
+        saves = worker.claim_save()  # holding the life lock, so no one takes this worker for dead
+    if not saves:
         return None
     rows = rows_of(study)  # every worker's, now that all are done
     # A baseline the budget ran out before is still scored (at the whole site's scale the first

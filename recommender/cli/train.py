@@ -153,7 +153,7 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
     from recommender.engines.spark_training import SparkSettings, check_spark, train_on_spark_and_save
     from recommender.evaluation.grid import Grid, load_grid
     from recommender.evaluation.spaces import DEFAULTS
-    from recommender.evaluation.study import connect_storage, open_study
+    from recommender.evaluation.study import check_apart, connect_storage, open_study
     from recommender.evaluation.tuning import SearchConfig
     from recommender.registry import check_writable
     from recommender.training import TrainConfig, identity, train_and_save
@@ -172,6 +172,7 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
         grid = base.override(**axes)
     if storage is None and study is not None:
         raise RecommenderError("--study names a shared study: give its --storage URL too")
+    check_apart(storage, url)
     if not no_save:  # the options are sound: now the folders
         check_writable(directory)
     for path in (results, heatmap, save_weights):

@@ -1,11 +1,15 @@
 """A search's Optuna study: in memory, or in a database that several `recommend train` workers share
 (`--storage postgresql+psycopg://... --study NAME`), on one machine or many.
 
-A shared study remembers what it searches (the data's fingerprint, the metric, the split, the
-families): a worker bringing other data or another metric is refused. Each worker marks itself
-running, then done; the worker that finishes when no other is running claims the save, by
-inserting the study's name into a one-row-per-study table (its primary key makes the claim atomic
-on any database), so the best model is tested and saved exactly once.
+A shared study lives in a database of its own (PostgreSQL, or SQLite on one machine), never in the
+store: Optuna adds its tables, and its own alembic version, to the database it is given. It
+remembers what it searches (the data's fingerprint, the metric, the split, the families): a worker
+bringing other data or another metric is refused. Each worker marks itself running, and holds a
+life lock (`lifelock`) that dies with its process; when done, it marks itself so, and if no other
+worker is still running (a worker marked running whose lock is free has died: it is marked dead),
+it claims the save, by inserting the study's name into a one-row-per-study table (its primary key
+makes the claim atomic on any database), so the best model is tested and saved exactly once,
+even when a worker was killed: by the last live worker, or by the next one to finish.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from recommender.errors import RecommenderError
 if TYPE_CHECKING:
     import optuna
 
+    from recommender.evaluation.lifelock import LifeLock
     from recommender.evaluation.tuning import SearchConfig
 
-__all__ = ["Worker", "connect_storage", "open_study"]
+__all__ = ["Worker", "check_apart", "connect_storage", "open_study"]
 
 _CLAIMS = "kitsu_recs_study_saves"
 
@@ -37,9 +42,40 @@ def _masked(url: str) -> str:
         return "the storage URL"
 
 
+def _database(url: str) -> tuple[str, ...] | None:
+    """What a URL's database is, whatever its driver, password, user or spelling of this machine:
+    (backend, file) for SQLite, (backend, host, port, name) for a server; None for none or nonsense."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    backend = {"postgres": "postgresql"}.get(parsed.get_backend_name(), parsed.get_backend_name())
+    if backend == "sqlite":
+        name = (parsed.database or "").removeprefix("file:").split("?")[0]
+        return None if name in ("", ":memory:") else (backend, str(Path(name).expanduser().resolve()))
+    host = str(parsed.query.get("host") or parsed.host or "localhost").lower()
+    local = host in ("localhost", "127.0.0.1", "::1", "[::1]") or host.startswith("/")
+    port = parsed.port or {"postgresql": 5432, "mysql": 3306}.get(backend)
+    return backend, "localhost" if local else host, str(port), parsed.database or parsed.username or ""
+
+
+def check_apart(storage: str | None, store_url: str) -> None:
+    """RecommenderError if a study's storage is the store's own database (Optuna's tables, and
+    its alembic version, would land in the store)."""
+    if storage is not None and _database(storage) is not None and _database(storage) == _database(store_url):
+        raise RecommenderError(f"--storage {_masked(storage)} is the store's own database: a shared study "
+                               "needs a database of its own (e.g. postgresql+psycopg://host/optuna or "
+                               "sqlite:///optuna.db)")
+
+
 def connect_storage(config: SearchConfig) -> Any:
     """Optuna's storage for `config.storage` (its tables made if missing), or None in memory;
-    RecommenderError if it cannot be reached."""
+    RecommenderError if it cannot be reached or cannot hold workers' life locks."""
     if config.storage is None:
         return None
     import time
@@ -47,6 +83,12 @@ def connect_storage(config: SearchConfig) -> Any:
     import optuna
     from sqlalchemy.exc import IntegrityError, ProgrammingError, SQLAlchemyError
 
+    from recommender.evaluation.lifelock import BACKENDS
+
+    database = _database(config.storage)
+    if database is not None and database[0] not in BACKENDS:
+        raise RecommenderError(f"cannot open the study storage {_masked(config.storage)}: a shared study "
+                               "lives in PostgreSQL or SQLite")
     for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(config.storage, engine_kwargs={"pool_pre_ping": True})
@@ -95,34 +137,57 @@ def open_study(config: SearchConfig, identity: Mapping[str, Any], storage: Any =
 
 
 class Worker:
-    """This process as one worker of a study: running, then done; the last one done saves."""
+    """This process as one worker of a study: running (holding its life lock), then done; the
+    last live one done saves."""
 
     def __init__(self, study: optuna.Study, storage: str | None) -> None:
         self.study = study
         self.storage = storage
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._key = f"worker:{self.name}"
+        self._lock: LifeLock | None = None
+
+    def _lock_name(self, worker: str) -> str:
+        return f"{self.study.study_name}:{worker}"
 
     def __enter__(self) -> Worker:
         if self.storage is not None:
+            from recommender.evaluation.lifelock import LifeLock
+
+            self._lock = LifeLock(self.storage, self._lock_name(self.name))
             self.study.set_user_attr(self._key, "running")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.storage is not None:
-            self.study.set_user_attr(self._key, "done")
+        if self._lock is not None:
+            try:
+                self.study.set_user_attr(self._key, "done")
+            finally:
+                self._lock.release()
 
     def others_running(self) -> list[str]:
-        """The other workers still searching."""
-        attrs = self.study.user_attrs
-        return [k.removeprefix("worker:") for k, v in attrs.items()
-                if k.startswith("worker:") and k != self._key and v == "running"]
+        """The other workers still searching; those marked running whose life lock is free have
+        died, and are marked dead."""
+        from recommender.evaluation.lifelock import is_alive
+
+        assert self.storage is not None
+        running = []
+        for key, state in self.study.user_attrs.items():
+            if not key.startswith("worker:") or key == self._key or state != "running":
+                continue
+            worker = key.removeprefix("worker:")
+            if is_alive(self.storage, self._lock_name(worker)):
+                running.append(worker)
+            elif self.study.user_attrs.get(key) == "running":  # not done meanwhile
+                self.study.set_user_attr(key, "dead")
+        return running
 
     def claim_save(self) -> bool:
-        """True for exactly one worker of a shared study (the first to claim once none is running);
-        always True without storage."""
+        """Mark this worker done; True for exactly one worker of a shared study (the first to claim
+        once no other lives and runs); always True without storage. Call it inside the `with`."""
         if self.storage is None:
             return True
+        self.study.set_user_attr(self._key, "done")
         if self.others_running():
             return False
         from sqlalchemy import Column, MetaData, String, Table, create_engine, insert

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from recommender.data.events import EventWeights, event_strengths, load_weights
 from recommender.data.interactions import Interactions, from_frame
@@ -239,3 +243,123 @@ def test_two_workers_share_one_study_and_the_best_is_saved_once(status_file: Pat
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     finished = [t for t in study.trials if t.state in states]
     assert load_model(models).card.search["trials"] == len(finished) > 2
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def study_storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database for a shared study, on each backend in turn."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'optuna.db'}"
+    return str(request.getfixturevalue("optuna_database"))
+
+
+def _study(storage: str, name: str = "s") -> Any:
+    import optuna
+
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def _wait_running(storage: str, process: subprocess.Popen[str], seconds: float = 120) -> None:
+    """Until the worker in `process` is marked running in study "s" and has started a trial."""
+    import optuna
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            study = _study(storage)
+            if "running" in study.user_attrs.values() and study.get_trials(deepcopy=False):
+                return
+        except (KeyError, optuna.exceptions.OptunaError, SQLAlchemyError):
+            pass  # the study or its tables are not there yet
+        time.sleep(0.2)
+    raise AssertionError("the worker never started searching")
+
+
+def test_a_killed_worker_does_not_keep_a_shared_study_from_saving(status_file: Path, tmp_path: Path,
+                                                                   study_storage: str) -> None:
+    models = tmp_path / "models"
+    common = ["train", "--interactions", str(status_file), "--status-col", "status", "--storage", study_storage,
+              "--study", "s", "--families", "als,popularity", "--model-dir", str(models)]
+    victim = subprocess.Popen([sys.executable, "-c", "from recommender.cli import main; main()", *common,
+                               "--budget", "300"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_running(study_storage, victim)
+        # a worker done while another lives and runs leaves the save to it
+        code, _, err = _run(*common, "--trials", "1")
+        assert code == 0 and "the last worker of study s tests and saves the best" in " ".join(err.split()), err
+        assert not models.exists() or not any(p for p in models.iterdir() if not p.name.startswith("."))
+        victim.send_signal(signal.SIGKILL)  # mid-search: still marked running in the study
+        victim.wait(timeout=30)
+    finally:
+        victim.kill()
+        victim.communicate()
+    code, _, err = _run(*common, "--trials", "1")
+    assert code == 0 and "saved model" in err, err
+    assert len([p for p in models.iterdir() if p.is_dir() and not p.name.startswith(".")]) == 1
+    states = sorted(v for k, v in _study(study_storage).user_attrs.items() if k.startswith("worker:"))
+    assert states == ["dead", "done", "done"]
+    assert not list(tmp_path.glob("optuna.db.worker-*.lock"))  # the dead worker's lock file is tidied
+
+
+def test_workers_alive_and_dead_in_one_process(tmp_path: Path) -> None:
+    from recommender.evaluation.study import Worker, open_study
+
+    config = SearchConfig(storage=f"sqlite:///{tmp_path / 'optuna.db'}", study="s")
+    study = open_study(config, {"data": "x"})
+    with Worker(study, config.storage) as first, Worker(study, config.storage) as second:
+        assert first.others_running() == [second.name]
+        assert not first.claim_save()  # the second still runs
+        study.set_user_attr("worker:ghost:1:dead", "running")  # marked running, holding no lock
+        assert second.claim_save()  # the first is done, the ghost is dead
+        assert not second.claim_save()  # once per round of trials
+    assert study.user_attrs["worker:ghost:1:dead"] == "dead"
+    assert {study.user_attrs[f"worker:{w.name}"] for w in (first, second)} == {"done"}
+
+
+def _respelled(url: str) -> str:
+    """The same database under another spelling: driver, password, host name or path."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(str(parsed.database))
+        return f"sqlite+pysqlite:///{path.parent}/./{path.name}"
+    local = "localhost" if parsed.host in ("127.0.0.1", None) else parsed.host
+    return parsed.set(drivername="postgresql", password="not-the-password", host=local,
+                      port=parsed.port or 5432).render_as_string(hide_password=False)
+
+
+def test_the_store_itself_is_refused_as_a_study_storage(store: Any, status_file: Path, tmp_path: Path) -> None:
+    from sqlalchemy import inspect
+
+    url = store.url.render_as_string(hide_password=False)
+    before = set(inspect(store).get_table_names())
+    for storage in (url, _respelled(url)):
+        code, _, err = _run("train", "--database-url", url, "--storage", storage, "--study", "s", "--trials", "1",
+                            "--model-dir", str(tmp_path / "m"))
+        assert code == 2 and len(err.strip().splitlines()) == 1, err
+        assert "is the store's own database: a shared study needs a database of its own" in err
+        assert "not-the-password" not in err
+    assert set(inspect(store).get_table_names()) == before and not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize(("storage", "database", "same"), [
+    ("sqlite:///a/../b.db", "sqlite:///b.db", True),
+    ("sqlite:///b.db", "sqlite:///c.db", False),
+    ("sqlite://", "sqlite://", False),  # in memory: never one database
+    ("postgresql://u:pw@localhost/kitsu", "postgresql+psycopg://v@127.0.0.1:5432/kitsu", True),
+    ("postgresql+psycopg://u@127.0.0.1/optuna", "postgresql+psycopg://u@127.0.0.1/kitsu", False),
+    ("postgresql+psycopg://u@127.0.0.1:5433/kitsu", "postgresql+psycopg://u@127.0.0.1/kitsu", False),
+    ("postgresql+psycopg://kitsu@db.example/", "postgres://kitsu@DB.example/kitsu", True),  # the user's database
+])
+def test_which_storage_is_the_store(storage: str, database: str, same: bool, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from recommender.errors import RecommenderError
+    from recommender.evaluation.study import check_apart
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a").mkdir()
+    if same:
+        with pytest.raises(RecommenderError, match="is the store's own database"):
+            check_apart(storage, database)
+    else:
+        check_apart(storage, database)
