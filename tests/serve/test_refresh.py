@@ -114,12 +114,16 @@ def test_a_model_of_other_data_is_refused(trained: Trained, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("source", [{"kind": "file", "path": "x.csv"}])
-def test_a_model_trained_on_a_file_is_refused(trained: Trained, source: dict) -> None:
+def test_a_model_trained_on_a_file_is_not_refreshed_from_the_store(trained: Trained, source: dict) -> None:
+    """A file model is refreshed from its file (`refresh_file`), never from a store: --since is
+    refused, and a file model saved without its training rows says to retrain."""
     meta = trained.model_dir / trained.version / "meta.json"
     card = json.loads(meta.read_text())
     meta.write_text(json.dumps({**card, "source": source}))
     code, _, err = trained.cli("refresh", "--since", BEFORE)
-    assert code == 2 and "trained on a file" in err and len(list_models(trained.model_dir)) == 1
+    assert code == 2 and "--since is for a store's model" in err and len(list_models(trained.model_dir)) == 1
+    code, _, err = trained.cli("refresh")
+    assert code == 2 and "trained on a file before models carried" in err and len(list_models(trained.model_dir)) == 1
 
 
 @pytest.mark.parametrize("family", ["itemknn", "ease"])
