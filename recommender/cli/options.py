@@ -76,11 +76,13 @@ def data_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def items_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """--items FILE and --title-col: names for a file's items (the file's --item-col holds the keys)."""
+    """--items FILE, --items-key-col and --title-col: names for a file's items."""
     return _apply(function, [
         click.option("--items", "items_file", type=click.Path(path_type=Path), default=None,
-                     help="With --interactions: a CSV/TSV/Parquet file naming the items (its --item-col column "
-                          "holds the keys), shown by the model wherever it answers."),
+                     help="With --interactions: a CSV/TSV/Parquet file naming the items, shown by the model "
+                          "wherever it answers."),
+        click.option("--items-key-col", default=None, help="The items file's column of item keys (default: "
+                     "--item-col)."),
         click.option("--title-col", default="title", show_default=True, help="The items file's column of names."),
     ])
 

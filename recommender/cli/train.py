@@ -120,7 +120,8 @@ def _writable_file(path: Path | None) -> None:
 def train(database_url: str | None, interactions: Path | None, user_col: str, item_col: str,
           weight_col: str | None, status_col: str | None, time_col: str | None,
           weights_file: Path | None, min_user_items: int, min_item_users: int,
-          model_dir: Path | None, items_file: Path | None, title_col: str, budget: float, trials: int | None,
+          model_dir: Path | None, items_file: Path | None, items_key_col: str | None, title_col: str,
+          budget: float, trials: int | None,
           families: tuple[str, ...], baselines: tuple[str, ...],
           tune_weights: bool, save_weights: Path | None, grid_file: str | None, prune: bool,
           storage: str | None, study: str | None, split_method: str,
@@ -189,7 +190,7 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
                      status_col=status_col, time_col=time_col)
     if items_file is not None and source is None:
         raise RecommenderError("--items names the items of an --interactions file: the store has its own titles")
-    titles = load_titles(items_file, item_col, title_col) if items_file is not None else None
+    titles = load_titles(items_file, items_key_col or item_col, title_col) if items_file is not None else None
     if tune_weights and source is not None and not status_col:
         raise RecommenderError("learning event weights needs statuses: give a --status-col (or train on the store)")
     storage = connect_storage(search)
