@@ -32,15 +32,33 @@ HAND = ["--grid", "--factors", "256", "--regularization", "30", "--alpha", "1", 
 """The hand configuration, as `recommend train` options (both confidence transforms of the grid)."""
 
 
+def _so_far(storage: str) -> dict[str, Any]:
+    """The best validation figure of a search stopped by the time limit (its study kept every row)."""
+    import optuna
+
+    from recommender.evaluation.tuning import rows_of
+
+    rows = rows_of(optuna.load_study(study_name="bench", storage=storage))
+    best = max(rows, key=lambda row: row["ndcg@10"], default=None)
+    return {"configurations_scored": len(rows), "best_validation_ndcg@10": best and best["ndcg@10"],
+            "best_params": best and {k: best[k] for k in ("transform", "factors", "regularization", "alpha",
+                                                          "iterations")}}
+
+
 def _train(source: list[str], extra: list[str], timeout: float | None = None) -> dict[str, Any]:
+    """One `recommend train` run; with a `timeout`, in a study of its own, so that a run stopped by
+    it still says what it had found."""
     with tempfile.TemporaryDirectory() as models:
+        storage = f"sqlite:///{models}/study.db"
+        kept = ["--storage", storage, "--study", "bench"] if timeout else []
         command = [sys.executable, "-c", "from recommender.cli import main; main()", "train", *source,
-                   "--model-dir", models, "--json", *extra]
+                   "--model-dir", models, "--json", *extra, *kept]
         started = time.perf_counter()
         try:
             done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
         except subprocess.TimeoutExpired:
-            return {"seconds": time.perf_counter() - started, "timed_out": True, "test_ndcg@10": None}
+            return {"seconds": time.perf_counter() - started, "timed_out": True, "test_ndcg@10": None,
+                    **_so_far(storage)}
         seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"recommend train failed: {done.stderr.strip().splitlines()[-1:]}")
