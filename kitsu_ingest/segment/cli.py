@@ -98,6 +98,8 @@ def _print_summary(report: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from kitsu_ingest.terminal import rich_text
+
     console = Console()
     console.print(f"[bold]Segmentation run {report.run_id}[/]: {report.users:,} users, "
                   f"{report.entries:,} library entries and favourites")
@@ -130,7 +132,7 @@ def _print_summary(report: Any) -> None:
         mix = p["status_mix"]
         prof.add_row(str(p["cluster"]), f"{p['size']:,}", f"{p['median_entries']:.0f}",
                      f"{mix['completed']:.0%} / {mix['planned']:.0%} / {mix['dropped']:.0%}",
-                     "; ".join(a["title"] for a in p["top_anime"][:3]))
+                     "; ".join(rich_text(a["title"]) for a in p["top_anime"][:3]))
     console.print(prof)
     for path in report.plots:
         console.print(f"wrote {path}")

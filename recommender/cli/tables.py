@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from kitsu_ingest.terminal import rich_text
 from recommender.evaluation.metrics import METRIC_NAMES, PRIMARY_METRIC, metric_key
 from recommender.models.als import ALS_PARAMS
 
@@ -80,16 +81,6 @@ def metrics_table(figures: Mapping[str, Mapping[str, float]], title: str) -> Tab
     return table
 
 
-def _safe(text: Any) -> str:
-    """Text from outside (a folder name, a card's fields) for a rich table: no control characters,
-    no markup."""
-    from rich.markup import escape
-
-    from kitsu_ingest.terminal import terminal_text
-
-    return escape(terminal_text(text))
-
-
 def _short_params(params: Mapping[str, Any]) -> str:
     short = {"factors": "f", "regularization": "reg", "alpha": "a", "iterations": "it"}
     parts = [f"{short[key]}={params[key]:g}" for key in ALS_PARAMS if key in params]
@@ -106,14 +97,15 @@ def models_table(saved: Sequence[Mapping[str, Any]], title: str) -> Table:
         table.add_column(column)
     for card in saved:
         if "error" in card:
-            table.add_row("*" if card.get("latest") else "", _safe(card["version"]), "", "",
-                          _safe(f"unreadable: {card['error']}"), "-", "-")
+            table.add_row("*" if card.get("latest") else "", rich_text(card["version"]), "", "",
+                          rich_text(f"unreadable: {card['error']}"), "-", "-")
             continue
         key = metric_key(PRIMARY_METRIC, card["config"].get("k", 10))
         test = card["metrics"]["test"]
         model = test.get(card.get("family", "als"), {}).get(key, float("nan"))
         pop = test.get("popularity", {}).get(key, float("nan"))
-        table.add_row("*" if card["latest"] else "", _safe(card["version"]), _safe(card.get("created_at", "")[:19]),
+        table.add_row("*" if card["latest"] else "", rich_text(card["version"]),
+                      rich_text(card.get("created_at", "")[:19]),
                       " x ".join(map(str, card.get("shape", []))), _short_params(card.get("params", {})),
                       f"{model:.4f}", f"{model / pop:.2f}x" if pop else "-")
     return table

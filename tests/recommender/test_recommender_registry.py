@@ -119,3 +119,22 @@ def test_unwritable_dir(tmp_path: Path) -> None:
             check_writable(locked)
     finally:
         locked.chmod(0o700)
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"family": "nope"}, "unknown family 'nope'"),
+    ({"params": {"transform": "cube"}}, "unknown confidence transform 'cube'"),
+    ({"params": {"bm25": "yes"}}, "bm25 is 'yes'"),
+])
+def test_a_card_that_cannot_be_served_is_refused_when_loaded(tmp_path: Path, change: dict, says: str) -> None:
+    card = save_model(tmp_path, _model(), np.arange(20), np.arange(15), _card())
+    meta = tmp_path / card.version / "meta.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), **change}))
+    with pytest.raises(RecommenderError, match=f"malformed.*{says}"):
+        load_model(tmp_path)
+
+
+def test_a_model_directory_that_is_a_file_says_so(tmp_path: Path) -> None:
+    (tmp_path / "models").write_text("not a folder")
+    with pytest.raises(RecommenderError, match="is a file, not a folder"):
+        load_model(tmp_path / "models")

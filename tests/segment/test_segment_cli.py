@@ -139,3 +139,17 @@ def test_plots_are_written_whole_or_not_at_all(tmp_path: Path, monkeypatch: pyte
     monkeypatch.undo()
     assert plots.sweep_plot(target, table, 2) == target
     assert target.read_bytes().startswith(b"\x89PNG") and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_the_cluster_table_prints_crawled_titles_without_their_escape_sequences(small_store: Engine,
+                                                                               tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from kitsu_ingest.store.models import Anime
+
+    with small_store.begin() as conn:
+        conn.execute(update(Anime).values(canonical_title="Evil \x1b]0;owned\x07 [bold]x"))  # type: ignore[arg-type]
+    result = _run("--database-url", _url(small_store), "--k", "2", "--no-plots", "--out-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout  # the escape character itself
+    assert "\\x1b]0;owned\\x07" in result.stdout and "[bold]x" in result.stdout  # shown, markup and all

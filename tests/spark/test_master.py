@@ -19,7 +19,7 @@ def test_master_kinds_and_endpoints() -> None:
     assert parse_master("k8s://https://api.example:6443").endpoints == (("api.example", 6443),)
     assert parse_master("k8s://api.example").endpoints == (("api.example", 443),)
     assert parse_master("yarn").kind == "yarn"
-    for bad in ("mesos://x:5050", "local[two]", "spark://", "spark://h:99999", ""):
+    for bad in ("mesos://x:5050", "local[two]", "local[0]", "local[00]", "spark://", "spark://h:99999", ""):
         with pytest.raises(RecommenderError):
             parse_master(bad)
 
