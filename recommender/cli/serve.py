@@ -234,9 +234,11 @@ def serve(host: str, port: int, version: str | None, model_dir: Path | None,
         sock.close()
         raise RecommenderError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"
                                + (" (the port is in use)" if exc.errno == 98 else "")) from None
+    from kitsu_ingest.errors import KitsuIngestError
+
     try:
         store: StoreReader | None = _store(url)
-    except RecommenderError as exc:  # a server of file models needs no store; a store's model answers 503
+    except KitsuIngestError as exc:  # a server of file models needs no store; a store's model answers 503
         store = None
         click.echo(f"no store ({exc}): models trained on files are served, a store's model answers 503", err=True)
     holder = ModelHolder(directory, version, store, interval=reload_interval)
