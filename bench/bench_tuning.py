@@ -5,6 +5,7 @@ the default grid against one hand-picked configuration (`--hand`).
     python bench/bench_tuning.py --database-url sqlite:///data/kitsu.db --budget 120
     python bench/bench_tuning.py --skip-grid --grid-seconds 5400 --grid-ndcg 0.379   # reuse a grid run
     python bench/bench_tuning.py --hand --skip-default --timeout 7200   # does the grid cover the hand's region?
+    python bench/bench_tuning.py --skip-default --grid-file bench/grid_decades.toml   # the grid before issue 21
 
 Each side runs as `recommend train ... --json` in its own process (whole-process wall time, as a
 user sees it), with the same split and seed. Goal: the default reaches >= 97% of the grid's test
@@ -78,12 +79,15 @@ def _train(source: list[str], extra: list[str], timeout: float | None = None) ->
 @click.option("--skip-grid", is_flag=True, help="Do not run the grid; give its figures instead.")
 @click.option("--grid-seconds", type=float, default=None)
 @click.option("--grid-ndcg", type=float, default=None)
+@click.option("--grid-file", type=click.Path(path_type=Path), default=None,
+              help="A grid TOML file instead of the default grid (e.g. an earlier default, to compare).")
 @click.option("--hand", is_flag=True, help="Also fit the hand configuration and compare the grid with it.")
 @click.option("--skip-default", is_flag=True, help="Do not run the default (budgeted) search.")
 @click.option("--timeout", type=float, default=None, help="Seconds each run may take (the grid is the long one).")
 def main(interactions: Path | None, user_col: str | None, item_col: str | None, weight_col: str | None,
          database_url: str | None, budget: float | None, skip_grid: bool, grid_seconds: float | None,
-         grid_ndcg: float | None, hand: bool, skip_default: bool, timeout: float | None) -> None:
+         grid_ndcg: float | None, grid_file: Path | None, hand: bool, skip_default: bool,
+         timeout: float | None) -> None:
     """Default search vs full grid (and the grid vs the hand configuration): NDCG@10 and wall time."""
     if database_url:
         source = ["--database-url", database_url]
@@ -96,7 +100,7 @@ def main(interactions: Path | None, user_col: str | None, item_col: str | None, 
     if skip_grid:
         grid = {"seconds": grid_seconds, "test_ndcg@10": grid_ndcg, "reused": True}
     else:
-        grid = _train(source, ["--grid"], timeout)
+        grid = _train(source, ["--grid", *([str(grid_file)] if grid_file else [])], timeout)
     out: dict[str, Any] = {"grid": grid}
     if not skip_default:
         default = _train(source, ["--budget", str(budget)] if budget else [], timeout)

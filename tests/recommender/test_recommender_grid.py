@@ -70,8 +70,8 @@ def test_default_grid_covers_where_als_is_best_at_no_more_cost() -> None:
     def cost(grid: Grid) -> int:  # an ALS iteration costs about factors squared
         return sum(fit["factors"] ** 2 * fit["iterations"] for fit in grid.fits())
 
-    decades = Grid(factors=(32, 128, 512), regularization=(0.01, 0.1, 1.0, 10.0, 100.0, 1000.0),
-                   iterations=(10, 20, 50, 100), alpha=(0.1, 1.0, 10.0))  # the grid before
+    decades = load_grid(Path(__file__).parents[2] / "bench" / "grid_decades.toml")  # the grid before
+    assert len(decades.fits()) == 108 and 256 not in decades.factors and 30 not in decades.regularization
     assert cost(DEFAULT_GRID) < 0.7 * cost(decades)
 
 
