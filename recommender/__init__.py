@@ -28,7 +28,7 @@ _EXPORTS = {
     "load_interactions": "data.sources", "make_split": "data.splits", "Split": "data.splits",
     "Model": "models.base", "make_model": "models.factory",
     "Grid": "evaluation.grid", "load_grid": "evaluation.grid", "evaluate": "evaluation.evaluator",
-    "TrainConfig": "training", "TrainResult": "training", "train": "training", "train_and_save": "training",
+    "TrainConfig": "protocol", "TrainResult": "training", "train": "training", "train_and_save": "training",
     "ModelCard": "registry", "SavedModel": "registry", "list_models": "registry", "load_model": "registry",
     "Recommender": "serving.recommender",
 }

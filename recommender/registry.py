@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from recommender.data.history import TrainingHistory
     from recommender.models.base import Model
-    from recommender.training import TrainConfig
+    from recommender.protocol import TrainConfig
 
 __all__ = ["CARD_FORMAT", "ModelCard", "SavedModel", "check_writable", "list_models", "load_folder", "load_model",
            "resolve_version", "save_model"]
@@ -93,7 +93,7 @@ class ModelCard:
     @classmethod
     def from_json(cls, document: Any, where: Path | str = "meta.json") -> ModelCard:
         """A card from meta.json (any format up to CARD_FORMAT); RecommenderError if it is not one."""
-        from recommender.training import TrainConfig
+        from recommender.protocol import TrainConfig
 
         try:
             version = int(document.get("format", 1))
@@ -363,8 +363,9 @@ class SavedModel:
 
     @property
     def from_file(self) -> bool:
-        """Whether the model was trained on a file (then it answers from its own history, never a store)."""
-        return self.card.source.get("kind") == "file"
+        """Whether the model was trained on a file, or any data but the Kitsu store (then it answers
+        from its own history, never from a store)."""
+        return self.card.source.get("kind") != "store"
 
 
 def load_model(model_dir: Path, version: str | None = None) -> SavedModel:

@@ -22,6 +22,7 @@ from recommender.evaluation.metrics import PRIMARY_METRIC, metric_key
 from recommender.evaluation.spaces import DEFAULTS
 from recommender.evaluation.tuning import Candidate, SearchConfig
 from recommender.models.factory import BASELINES
+from recommender.protocol import TrainConfig
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,33 +34,8 @@ if TYPE_CHECKING:
     from recommender.models.base import Model
     from recommender.registry import ModelCard
 
-__all__ = ["TrainConfig", "TrainResult", "baseline_rows", "best_candidates", "card_of", "context_for", "identity",
+__all__ = ["TrainResult", "baseline_rows", "best_candidates", "card_of", "context_for", "identity",
            "reproduce", "save_result", "test_candidates", "train", "train_and_save"]
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to split and score."""
-
-    k: int = 10
-    split: str = "holdout"
-    test_fraction: float = 0.2
-    val_fraction: float = 0.2
-    leave_k: int = 1
-    seed: int = 0
-    workers: int = 0
-    baselines: tuple[str, ...] = BASELINES
-    eval_users: int | None = 50_000
-    """Validation and test figures are means over at most this many users (a seeded sample;
-    None: every user with held-out items)."""
-
-    def split_args(self) -> dict[str, Any]:
-        return {"test_fraction": self.test_fraction, "val_fraction": self.val_fraction,
-                "k": self.leave_k, "seed": self.seed}
-
-    @property
-    def primary(self) -> str:
-        """The key every search optimises, e.g. "ndcg@10"."""
-        return metric_key(PRIMARY_METRIC, self.k)
 
 
 @dataclass
@@ -297,5 +273,5 @@ def save_result(model_dir: Path, result: TrainResult, data: Interactions, card: 
     assert result.model is not None
     history = TrainingHistory(data.matrix, dict(titles or {}))
     return save_model(model_dir, result.model, data.user_ids, data.item_ids, card, dict(files),
-                      history=history if card.source.get("kind") == "file" else None,
+                      history=history if card.source.get("kind") != "store" else None,
                       verify=functools.partial(check_serves, history=history))

@@ -61,7 +61,7 @@ def export(database_url: str | None, interactions: Path | None, user_col: str, i
     when it already holds this data, confidence and split."""
     from recommender.data.export import ExportSettings, ensure_export, read_manifest
     from recommender.data.splits import make_split
-    from recommender.training import TrainConfig
+    from recommender.protocol import TrainConfig
 
     url, directory = resolve(database_url, model_dir)
     folder = out or directory / "export"

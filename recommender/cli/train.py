@@ -156,8 +156,9 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
     from recommender.evaluation.spaces import DEFAULTS
     from recommender.evaluation.study import check_apart, connect_storage, open_study
     from recommender.evaluation.tuning import SearchConfig
+    from recommender.protocol import TrainConfig
     from recommender.registry import check_writable
-    from recommender.training import TrainConfig, identity, train_and_save
+    from recommender.training import identity, train_and_save
     from recommender.training import train as train_only
 
     url, directory = resolve(database_url, model_dir)

@@ -15,7 +15,7 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["MAX_ID", "IdIndex", "id_array", "parse_id", "parse_key", "shown"]
+__all__ = ["MAX_ID", "IdIndex", "align_labels", "id_array", "parse_id", "parse_key", "shown"]
 
 MAX_ID = 2**63 - 1
 """The largest id the store (BIGINT) and the id maps (int64) hold."""
@@ -77,3 +77,17 @@ class IdIndex:
 
     def position(self, wanted: int | str) -> int:
         return int(self.positions([wanted])[0])
+
+
+def align_labels(row_ids: np.ndarray, labelled_ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Labels for the matrix's rows (`row_ids`, user ids) from (user id, label) pairs; -1 if none."""
+    row_ids = np.asarray(row_ids)
+    out = np.full(len(row_ids), -1, dtype=np.int32)
+    if len(labelled_ids) == 0:
+        return out
+    order = np.argsort(labelled_ids, kind="stable")
+    ids, labs = np.asarray(labelled_ids)[order], np.asarray(labels)[order]
+    pos = np.minimum(np.searchsorted(ids, row_ids), len(ids) - 1)
+    found = ids[pos] == row_ids
+    out[found] = labs[pos[found]]
+    return out

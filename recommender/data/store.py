@@ -262,7 +262,7 @@ class StoreReader:
         from sqlalchemy.exc import DBAPIError
 
         from kitsu_ingest.segment.store import load_cluster_labels
-        from recommender.models.cluster_popularity import align_labels
+        from recommender.data.ids import align_labels
 
         try:
             segments = load_cluster_labels(self.engine)

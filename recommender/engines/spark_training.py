@@ -31,8 +31,9 @@ if TYPE_CHECKING:
     from recommender.data.interactions import Interactions
     from recommender.evaluation.grid import Grid
     from recommender.evaluation.tuning import SearchConfig
+    from recommender.protocol import TrainConfig
     from recommender.registry import ModelCard
-    from recommender.training import TrainConfig, TrainResult
+    from recommender.training import TrainResult
 
 __all__ = ["SparkSettings", "check_spark", "spark_configuration", "train_on_spark", "train_on_spark_and_save"]
 

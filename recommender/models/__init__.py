@@ -18,7 +18,7 @@ _EXPORTS = {
     "Popularity": "baselines", "Random": "baselines",
     "ItemKNN": "itemknn",
     "EASE": "ease",
-    "ClusterPopularity": "cluster_popularity", "align_labels": "cluster_popularity",
+    "ClusterPopularity": "cluster_popularity",
     "BASELINES": "factory", "FAMILIES": "factory", "make_model": "factory", "model_class": "factory",
 }
 

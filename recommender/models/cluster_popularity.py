@@ -6,7 +6,7 @@ cluster once at least `min_support` of its members have it, so that one fan's fa
 top a small cluster's list; the rest are ordered by global popularity, after every supported item
 (the fallback for unclustered users too).
 
-    labels = store.cluster_labels(data.user_ids)      # or align_labels(row ids, labelled ids, labels)
+    labels = store.cluster_labels(data.user_ids)      # or recommender.data.ids.align_labels(...)
     model = ClusterPopularity(labels, min_support=5).fit(train)
     columns, scores = model.recommend(rows, n=10, exclusions=Exclusions.from_matrix(train[rows]))
 """
@@ -23,21 +23,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from scipy.sparse import csr_matrix
 
-__all__ = ["ClusterPopularity", "align_labels"]
-
-
-def align_labels(row_ids: np.ndarray, labelled_ids: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Labels for the matrix's rows (`row_ids`, user ids) from (user id, label) pairs; -1 if none."""
-    row_ids = np.asarray(row_ids)
-    out = np.full(len(row_ids), -1, dtype=np.int32)
-    if len(labelled_ids) == 0:
-        return out
-    order = np.argsort(labelled_ids, kind="stable")
-    ids, labs = np.asarray(labelled_ids)[order], np.asarray(labels)[order]
-    pos = np.minimum(np.searchsorted(ids, row_ids), len(ids) - 1)
-    found = ids[pos] == row_ids
-    out[found] = labs[pos[found]]
-    return out
+__all__ = ["ClusterPopularity"]
 
 
 class ClusterPopularity(Model):

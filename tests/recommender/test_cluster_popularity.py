@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 
-from recommender.models.cluster_popularity import ClusterPopularity, align_labels
+from recommender.data.ids import align_labels
+from recommender.models.cluster_popularity import ClusterPopularity
 from recommender.ranking import Exclusions
 
 # 6 users x 5 items. Cluster 0: users 0-2 love item 0 and 1; cluster 1: users 3-4 love item 3.
