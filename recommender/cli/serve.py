@@ -219,8 +219,8 @@ def serve(host: str, port: int, version: str | None, model_dir: Path | None,
 
     from recommender.dashboard import DashboardConfig
     from recommender.serving.holder import ModelHolder
-    from recommender.serving.http import create_app
     from recommender.serving.server import run_server
+    from recommender.webapp import create_app
 
     url, directory = resolve(database_url, model_dir)
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
@@ -234,13 +234,16 @@ def serve(host: str, port: int, version: str | None, model_dir: Path | None,
         sock.close()
         raise RecommenderError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"
                                + (" (the port is in use)" if exc.errno == 98 else "")) from None
-    from kitsu_ingest.errors import KitsuIngestError
+    from kitsu_ingest.store.engine import describe_url, parse_database_url
 
-    try:
-        store: StoreReader | None = _store(url)
-    except KitsuIngestError as exc:  # a server of file models needs no store; a store's model answers 503
-        store = None
-        click.echo(f"no store ({exc}): models trained on files are served, a store's model answers 503", err=True)
+    parsed = parse_database_url(url)  # a malformed URL or an unknown scheme is an error here too
+    store: StoreReader | None = None
+    if parsed.drivername.startswith("sqlite") and parsed.database and not Path(parsed.database).exists():
+        # a server of file models needs no store; a store's model answers 503
+        click.echo(f"no store at {describe_url(parsed)}: models trained on files are served, a store's model "
+                   "answers 503", err=True)
+    else:
+        store = _store(url)
     holder = ModelHolder(directory, version, store, interval=reload_interval)
     holder.refresh()
     current = holder.current

@@ -1,4 +1,6 @@
-"""The HTTP JSON API (FastAPI): recommendations, similar anime, health; errors as JSON; the dashboard.
+"""The HTTP JSON API's routes (`api_router`), its schemas and parameters: recommendations, similar
+anime, health. `recommender.webapp` composes it with the dashboard into the app `recommend serve`
+runs (exception handlers, lifespan, OpenAPI document).
 
     GET /users/{id}/recommendations?n=10&include_planned=false&explain=false
     GET /anime/{id}/similar?n=10
@@ -17,15 +19,12 @@ a model trained on a file takes its file's keys. n is 1..1000, and 1..100 with e
 Every answer says `X-Content-Type-Options: nosniff` and may not be framed by another site.
 Messages name files relative to the model directory (`MODEL_DIR/...`), never by the server's
 absolute paths. A path with a trailing slash is a 404, not a redirect (whose Location would echo
-the client's Host). Errors on the dashboard's pages are pages too (`recommender.dashboard.is_page`).
+the client's Host). Errors on the dashboard's pages are pages too (`recommender.webapp`).
 
 /health is 200 "ok" while the newest model is served; 200 "degraded" (with the load `error` and
 the version still served) when a newer version fails to load: the server still answers, from the
 model it has, so a load balancer should keep it while monitoring sees the failure; 503 (an error
 like any other: {"error": "no model: ...", "status": 503}) when there is none to answer with.
-
-The model is loaded once into a `ModelHolder` (`recommender.serving.holder`); a watcher thread
-loads newer versions beside the old one and swaps the reference, so no request waits for a load.
 
 Cheap requests run on the event loop itself: a known user's top N (N <= 100) is about a millisecond
 of numpy and two indexed queries, and a hop to a worker thread and back costs more than that on a
@@ -35,27 +34,17 @@ busy machine. Explanations (implicit's explain per item: ~30 ms for 10 items, ~1
 explanations used to hold /health for 2.9 s). Handlers return their JSON already encoded (orjson):
 the response models describe it in the OpenAPI document, and the schemathesis test checks every
 answer against them, instead of FastAPI validating each response again.
-
-After start-up a background thread warms what the first requests would otherwise pay for (the
-OpenAPI document, the dashboard's templates and counts, a rehearsed fold-in and explanation), and
-the objects start-up made are frozen out of the cyclic garbage collector (`gc.freeze`): a full
-collection of them paused every request for 100 to 225 ms with the whole-site model.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
-import logging
-import os
-import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import FastAPI, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException
@@ -63,18 +52,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from recommender.data.ids import MAX_ID, parse_id, shown
-from recommender.errors import RecommenderError
-from recommender.models.base import Unsupported
 from recommender.serving.holder import ModelHolder
-from recommender.serving.recommender import FALLBACK, FOLDED_IN, MODEL, BadRequest, NotFound, Recommender
+from recommender.serving.recommender import FALLBACK, FOLDED_IN, MODEL, Recommender
 
-if TYPE_CHECKING:
-    from recommender.dashboard import DashboardConfig
+__all__ = ["ERRORS", "HEAVY_BACKLOG", "JSON", "MAX_EXPLAIN", "MAX_N", "ErrorBody", "Health", "SimilarAnime",
+           "UserRecommendations", "api_router", "error_response", "invalid_message"]
 
-__all__ = ["MAX_EXPLAIN", "MAX_N", "ErrorBody", "Health", "ModelHolder", "SimilarAnime", "UserRecommendations",
-           "create_app"]
-
-log = logging.getLogger(__name__)
 MAX_N = 1000
 MAX_EXPLAIN = 100
 """The largest n with explain=true (each explained item costs about a millisecond and a half)."""
@@ -85,7 +68,6 @@ HEAVY_BACKLOG = 4
 hundred n=100 explanations at once held both cores for 11 s)."""
 MAX_KEY = 200
 """The longest user or item key a path takes."""
-_T = TypeVar("_T")
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
@@ -175,7 +157,7 @@ Explain = Annotated[bool, Query(description="Say which of the user's anime drove
                     BeforeValidator(_flag)]
 
 
-def _invalid_message(request: Request, exc: RequestValidationError) -> str:
+def invalid_message(request: Request, exc: RequestValidationError) -> str:
     """The one-line 400 message for the first parameter FastAPI refused."""
     first = exc.errors()[0] if exc.errors() else {}
     where, name = (*first.get("loc", ()), "", "")[:2]
@@ -199,11 +181,12 @@ class JSON(Response):
         return orjson.dumps(content)
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSON:
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSON:
+    """The one error shape: {"error": message, "status": status}."""
     return JSON({"error": message, "status": status}, status_code=status, headers=headers)
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "A malformed id or parameter, or a question the model's family "
                                            "cannot answer (explanations, similar anime)"},
     404: {"model": ErrorBody, "description": "An unknown user or anime"},
@@ -212,30 +195,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None = None,
-               dashboard: DashboardConfig | None = None) -> FastAPI:
-    """The app over `holder` (with `watch`, a thread picks up newer models): the JSON API, its
-    OpenAPI document and docs page, and the dashboard (`dashboard`: its settings, default ones if
-    None). Heavy requests run in at most `threads` worker threads at once (default: one per core,
-    at least 2)."""
-    import anyio.to_thread
-
-    from recommender.dashboard import DashboardConfig, add_dashboard, error_page, is_page
-
-    workers = threads or max(2, os.cpu_count() or 2)
-    limiter = anyio.CapacityLimiter(workers)
-    heavy = 0
-
-    async def off_loop(call: Callable[[], _T]) -> _T:
-        nonlocal heavy
-        if heavy >= workers * (1 + HEAVY_BACKLOG):
-            raise HTTPException(503, f"busy: {heavy} heavy requests (explanations, large n, fold-ins) are "
-                                     "under way; retry in a moment", headers={"Retry-After": "1"})
-        heavy += 1
-        try:
-            return await anyio.to_thread.run_sync(call, limiter=limiter)
-        finally:
-            heavy -= 1
+def api_router(holder: ModelHolder, off_loop: Callable[[Callable[[], Any]], Awaitable[Any]]) -> APIRouter:
+    """The JSON routes over `holder`; `off_loop` runs a heavy call in a worker thread (or refuses it)."""
+    router = APIRouter()
 
     def model() -> Recommender:
         current = holder.current
@@ -243,38 +205,8 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
             raise HTTPException(503, f"no model: {holder.masked(holder.error or 'not loaded')}")
         return current
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        from threadpoolctl import threadpool_limits
-
-        # One BLAS thread per request thread: idle OpenBLAS threads spin and starve the others.
-        blas = threadpool_limits(limits=1, user_api="blas")
-        stop = threading.Event()
-        watcher = threading.Thread(target=holder.watch, args=(stop,), daemon=True, name="model-watcher")
-        if watch:
-            if holder.current is None:
-                holder.refresh()
-            watcher.start()
-        # What start-up made (the model, imports) lives as long as the app: frozen, so that the
-        # collector does not scan it again. A full collection of those ~190k objects held every
-        # request for 100 to 225 ms with the whole-site model; warm() freezes what it loads too.
-        gc.freeze()
-        threading.Thread(target=warm, daemon=True, name="warm").start()
-        try:
-            yield
-        finally:
-            stop.set()
-            blas.restore_original_limits()
-            gc.unfreeze()
-
-    app = FastAPI(title="kitsu-recs", version="1", lifespan=lifespan, redirect_slashes=False,
-                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
-                  description="Anime recommendations from a model trained on Kitsu libraries. "
-                              "Every error is {\"error\": str, \"status\": int}.")
-    app.state.holder = holder
-
-    @app.get("/users/{user_id}/recommendations", response_model=UserRecommendations, responses=_ERRORS,
-             summary="Top N anime for a user", tags=["recommendations"])
+    @router.get("/users/{user_id}/recommendations", response_model=UserRecommendations, responses=ERRORS,
+                summary="Top N anime for a user", tags=["recommendations"])
     async def recommendations(user_id: UserId, n: Count = 10, include_planned: Planned = False,
                               explain: Explain = False) -> Response:
         """Never an anime already in the user's library or favourites. A user the model has not
@@ -287,112 +219,26 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
         light = not explain and n <= _ON_LOOP_N and current.users.position(key) >= 0
         return JSON((call() if light else await off_loop(call)).as_dict())
 
-    @app.get("/anime/{anime_id}/similar", response_model=SimilarAnime, responses=_ERRORS,
-             summary="The anime most similar to one", tags=["recommendations"])
+    @router.get("/anime/{anime_id}/similar", response_model=SimilarAnime, responses=ERRORS,
+                summary="The anime most similar to one", tags=["recommendations"])
     async def similar(anime_id: AnimeId, n: Count = 10) -> Response:
         """By the model's similarity (cosine of the item factors for ALS)."""
         current = model()
         call = functools.partial(current.similar, current.item_key(anime_id), n)
         return JSON((call() if n <= _ON_LOOP_N else await off_loop(call)).as_dict())
 
-    @app.get("/health", response_model=Health, responses={503: _ERRORS[503]}, summary="Is a model served",
-             tags=["health"])
+    @router.get("/health", response_model=Health, responses={503: ERRORS[503]}, summary="Is a model served",
+                tags=["health"])
     async def health() -> Response:
         """"ok", or "degraded" while a newer model fails to load (the older one still answers);
         503 when there is no model to answer with."""
         current, error = holder.current, holder.error
         if current is None:
-            return _error(503, f"no model: {holder.masked(error or 'not loaded')}")
+            return error_response(503, f"no model: {holder.masked(error or 'not loaded')}")
         loaded = datetime.fromtimestamp(current.loaded_at, UTC)
         body = {"status": "ok", "model_version": current.version, "loaded_at": loaded.isoformat(timespec="seconds")}
         if error is not None:
             body.update(status="degraded", error=holder.masked(error))
         return JSON(body)
 
-    def respond(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-        if is_page(request.url.path):
-            return error_page(status, message, headers)
-        return _error(status, message, headers)
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        return respond(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
-
-    async def invalid(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        return respond(request, 400, _invalid_message(request, exc))
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return respond(request, 404, str(exc))
-
-    async def bad_request(request: Request, exc: Exception) -> Response:
-        return respond(request, 400, str(exc))
-
-    async def unavailable(request: Request, exc: Exception) -> Response:
-        return respond(request, 503, holder.masked(str(exc)))
-
-    async def internal(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error", exc_info=exc)
-        return respond(request, 500, "internal error")
-
-    for kind, handler in ((HTTPException, http_error), (RequestValidationError, invalid), (NotFound, not_found),
-                          (BadRequest, bad_request), (Unsupported, bad_request), (RecommenderError, unavailable),
-                          (Exception, internal)):
-        app.add_exception_handler(kind, handler)
-    app.openapi = functools.partial(_openapi, app)  # type: ignore[method-assign]
-    pages = add_dashboard(app, holder, dashboard or DashboardConfig())
-    app.add_middleware(GuardedHeaders)
-
-    def warm() -> None:
-        if (current := holder.current) is not None:
-            current.rehearse()  # first: the user page's explanations are the dearest first visit
-        app.openapi()
-        pages.warm()
-        gc.freeze()
-
-    return app
-
-
-class GuardedHeaders:
-    """ASGI middleware: HEAD answered as GET without the body, and headers that keep browsers from
-    sniffing content types and other sites from framing the pages."""
-
-    HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-               (b"content-security-policy", b"frame-ancestors 'none'"), (b"referrer-policy", b"no-referrer"))
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        head = scope["method"] == "HEAD"
-        if head:
-            scope = {**scope, "method": "GET"}
-
-        async def guarded(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *self.HEADERS]}
-            elif head and message["type"] == "http.response.body":
-                message = {**message, "body": b""}
-            await send(message)
-
-        await self.app(scope, receive, guarded)
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document without its 422 (this API answers a malformed request with a 400)."""
-    if app.openapi_schema is None:
-        from fastapi.openapi.utils import get_openapi
-
-        document = get_openapi(title=app.title, version=app.version, description=app.description,
-                               routes=app.routes)
-        for operations in document.get("paths", {}).values():
-            for operation in operations.values():
-                operation.get("responses", {}).pop("422", None)
-        schemas = document.get("components", {}).get("schemas", {})
-        for name in ("HTTPValidationError", "ValidationError"):
-            schemas.pop(name, None)
-        app.openapi_schema = document
-    return app.openapi_schema
+    return router

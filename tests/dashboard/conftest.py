@@ -42,7 +42,8 @@ class Site:
         """The served app (API and dashboard), its model loaded."""
         from recommender.dashboard import DashboardConfig
         from recommender.data.store import StoreReader
-        from recommender.serving.http import ModelHolder, create_app
+        from recommender.serving.holder import ModelHolder
+        from recommender.webapp import create_app
 
         holder = ModelHolder(model_dir or self.model_dir, None, StoreReader.open(url or self.url), interval=60)
         holder.refresh()

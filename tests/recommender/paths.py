@@ -196,7 +196,7 @@ def check_serve(source: Source, model_dir: Path, family: str, store: Any) -> Non
     from starlette.testclient import TestClient
 
     from recommender.serving.holder import ModelHolder
-    from recommender.serving.http import create_app
+    from recommender.webapp import create_app
 
     holder = ModelHolder(model_dir, None, store)
     with TestClient(create_app(holder, watch=False)) as client:

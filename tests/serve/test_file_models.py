@@ -33,7 +33,7 @@ def file_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pa
 
 def test_a_file_model_is_served_with_no_store(file_model: tuple[Path, Path, Path]) -> None:
     from recommender.serving.holder import ModelHolder
-    from recommender.serving.http import create_app
+    from recommender.webapp import create_app
 
     holder = ModelHolder(file_model[0], None, None)
     with TestClient(create_app(holder, watch=False)) as client:
@@ -57,8 +57,8 @@ def test_a_store_model_with_no_store_is_a_503_that_says_so(tmp_path: Path) -> No
     from recommender.models.baselines import Popularity
     from recommender.registry import ModelCard, save_model
     from recommender.serving.holder import ModelHolder
-    from recommender.serving.http import create_app
     from recommender.training import TrainConfig
+    from recommender.webapp import create_app
 
     matrix = csr_matrix(np.eye(3, dtype=np.float32))
     card = ModelCard(family="popularity", params={}, weights=EventWeights(), config=TrainConfig(), validation={},

@@ -23,8 +23,9 @@ with warnings.catch_warnings():  # starlette's notice about httpx, the client it
     from starlette.testclient import TestClient
 
 from recommender.data.store import StoreReader
-from recommender.serving.http import ModelHolder, create_app
+from recommender.serving.holder import ModelHolder
 from recommender.serving.recommender import Recommender
+from recommender.webapp import create_app
 
 from .conftest import Trained, train_model
 

@@ -153,7 +153,8 @@ def test_a_model_with_nan_factors_says_it_is_broken(trained: Trained, tmp_path: 
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
 
-    from recommender.serving.http import ModelHolder, create_app
+    from recommender.serving.holder import ModelHolder
+    from recommender.webapp import create_app
 
     holder = ModelHolder(trained.model_dir, None, StoreReader.open(trained.url), interval=60)
     with TestClient(create_app(holder), raise_server_exceptions=False) as client:

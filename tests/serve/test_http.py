@@ -10,7 +10,8 @@ with warnings.catch_warnings():  # starlette's notice about httpx, the client it
     from starlette.testclient import TestClient
 
 from recommender.data.store import StoreReader
-from recommender.serving.http import ModelHolder, create_app
+from recommender.serving.holder import ModelHolder
+from recommender.webapp import create_app
 
 from .conftest import Trained, train_model
 

@@ -18,7 +18,9 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from recommender.data.store import StoreReader
-from recommender.serving.http import HEAVY_BACKLOG, ModelHolder, create_app
+from recommender.serving.holder import ModelHolder
+from recommender.serving.http import HEAVY_BACKLOG
+from recommender.webapp import create_app
 
 from .conftest import Trained
 
