@@ -43,11 +43,13 @@ def list_of(kind: Callable[[str], Any]) -> Callable[[click.Context, click.Parame
 
 
 def parse_bool(text: str) -> bool:
-    if text.lower() in ("true", "yes", "1", "on"):
-        return True
-    if text.lower() in ("false", "no", "0", "off"):
-        return False
-    raise ValueError(text)
+    """A yes or no from the command line (`recommender.data.ids.FLAGS`); ValueError otherwise."""
+    from recommender.data.ids import parse_flag
+
+    flag = parse_flag(text)
+    if flag is None:
+        raise ValueError(text)
+    return flag
 
 
 def _apply(function: Callable[..., Any], options: list[Callable[..., Any]]) -> Callable[..., Any]:

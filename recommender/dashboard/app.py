@@ -54,6 +54,7 @@ def add_dashboard(app: FastAPI, holder: ModelHolder, config: DashboardConfig) ->
     errors on dashboard paths)."""
     from recommender.dashboard.plots import MODEL_PLOTS, SEGMENT_PLOTS, segment_plots, sweep_png
     from recommender.dashboard.store_data import latest_segments
+    from recommender.data.ids import parse_flag
     from recommender.errors import RecommenderError
     from recommender.registry import resolve_version
 
@@ -104,7 +105,7 @@ def add_dashboard(app: FastAPI, holder: ModelHolder, config: DashboardConfig) ->
 
     @page("/dashboard/users")
     def user(id: Annotated[str | None, Query()] = None, planned: Annotated[str | None, Query()] = None) -> HTMLResponse:
-        return pages.user(id, (planned or "").lower() in ("true", "1", "yes", "on"))
+        return pages.user(id, bool(parse_flag(planned or "")))
 
     @page("/dashboard/anime")
     def anime(q: Annotated[str | None, Query()] = None) -> HTMLResponse:

@@ -12,13 +12,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kitsu_ingest.domain import MAX_ID
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["MAX_ID", "IdIndex", "align_labels", "id_array", "parse_id", "parse_key", "shown"]
+__all__ = ["FLAGS", "MAX_ID", "IdIndex", "align_labels", "id_array", "parse_flag", "parse_id", "parse_key", "shown"]
 
-MAX_ID = 2**63 - 1
-"""The largest id the store (BIGINT) and the id maps (int64) hold."""
+FLAGS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False, "off": False}
+"""The words a yes/no from outside (an option, a query parameter, a grid file) may be, any case."""
+
+
+def parse_flag(text: str) -> bool | None:
+    """The yes or no `text` says (`FLAGS`), None if it says neither."""
+    return FLAGS.get(text.strip().lower())
 
 
 def parse_id(text: str) -> int | None:

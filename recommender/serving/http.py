@@ -51,7 +51,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from recommender.data.ids import MAX_ID, parse_id, shown
+from recommender.data.ids import MAX_ID, parse_flag, parse_id, shown
 from recommender.serving.holder import ModelHolder
 from recommender.serving.recommender import FALLBACK, FOLDED_IN, MODEL, Recommender
 
@@ -68,7 +68,6 @@ HEAVY_BACKLOG = 4
 hundred n=100 explanations at once held both cores for 11 s)."""
 MAX_KEY = 200
 """The longest user or item key a path takes."""
-_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 # -- what the API answers (the OpenAPI document's schemas) -----------------------------------------
@@ -139,9 +138,10 @@ def _digits(value: object) -> object:
 
 def _flag(value: object) -> object:
     if isinstance(value, str):
-        if value.lower() not in _FLAGS:
+        flag = parse_flag(value)
+        if flag is None:
             raise ValueError("not a flag")
-        return _FLAGS[value.lower()]
+        return flag
     return value
 
 
@@ -166,7 +166,7 @@ def invalid_message(request: Request, exc: RequestValidationError) -> str:
         what = "the user id" if name == "user_id" else "the anime id"
         return f"{what} must be a positive integer below 2**63, not {shown(raw)}"
     if name == "n":
-        explained = _FLAGS.get(request.query_params.get("explain", "false").lower(), False)
+        explained = bool(parse_flag(request.query_params.get("explain", "false")))
         most, why = (MAX_EXPLAIN, " with explain=true") if explained else (MAX_N, "")
         return f"n must be an integer from 1 to {most}{why}, not {shown(raw)}"
     if name in ("include_planned", "explain"):
