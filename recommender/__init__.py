@@ -15,23 +15,9 @@ loaded on first use from their modules. The house, by concern:
     recommender.cli         the `recommend` command: options, tables, progress; nothing else
 """
 
-from __future__ import annotations
+import lazy_loader
 
 from kitsu_ingest import __version__
-from kitsu_ingest.lazy import lazy_exports
 
-_EXPORTS = {
-    "RecommenderError": "errors", "DataError": "errors", "ConfigFileError": "errors",
-    "ModelNotFoundError": "errors",
-    "EventWeights": "data.events", "load_weights": "data.events",
-    "FileSpec": "data.files", "Interactions": "data.interactions", "StoreReader": "data.store",
-    "load_interactions": "data.sources", "make_split": "data.splits", "Split": "data.splits",
-    "Model": "models.base", "make_model": "models.factory",
-    "Grid": "evaluation.grid", "load_grid": "evaluation.grid", "evaluate": "evaluation.evaluator",
-    "TrainConfig": "protocol", "TrainResult": "training", "train": "training", "train_and_save": "training",
-    "ModelCard": "registry", "SavedModel": "registry", "list_models": "registry", "load_model": "registry",
-    "Recommender": "serving.recommender",
-}
-
-_names, __getattr__ = lazy_exports(__name__, _EXPORTS)
-__all__ = ["__version__", *_names]
+__getattr__, __dir__, _names = lazy_loader.attach_stub(__name__, __file__)
+__all__ = ["__version__", *(n for n in _names if n != "__version__")]

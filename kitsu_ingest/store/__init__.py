@@ -4,19 +4,8 @@ Names load on first use: opening an engine (`kitsu_ingest.store.engine`) must no
 SQLModel tables and alembic, which the read-only recommender never needs.
 """
 
-from kitsu_ingest.lazy import lazy_exports
-from kitsu_ingest.store.upsert import upsert as upsert  # eager: the function shares its module's name
+import lazy_loader
 
-_EXPORTS = {
-    "describe_url": "engine", "make_engine": "engine", "parse_database_url": "engine",
-    "current_revision": "migrate", "downgrade": "migrate", "head_revision": "migrate",
-    "is_known_revision": "migrate", "open_store": "migrate",
-    "require_current_schema": "migrate", "upgrade": "migrate",
-    "Anime": "models", "CrawlError": "models", "CrawlRun": "models", "CrawlUser": "models", "Favorite": "models",
-    "LibraryEntry": "models", "SegmentRun": "models", "User": "models", "UserSegment": "models",
-    "metadata": "models", "table": "models",
-    "store_stats": "stats",
-}
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)
 
-_lazy, __getattr__ = lazy_exports(__name__, _EXPORTS)
-__all__ = sorted([*_lazy, "upsert"])
+from kitsu_ingest.store.upsert import upsert as upsert  # noqa: E402  (eager: the function shares its module's name)

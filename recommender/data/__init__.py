@@ -9,21 +9,6 @@
     ids           ids from text (parse_id), user text in messages (shown), positions in id arrays
 """
 
-from kitsu_ingest.lazy import lazy_exports
+import lazy_loader
 
-_EXPORTS = {
-    "CONFIDENCE_PARAMS": "events", "DEFAULT_WEIGHTS": "events", "EventWeights": "events",
-    "MAX_EVENT_WEIGHT": "events", "MAX_STRENGTH": "files",
-    "TRANSFORMS": "events", "apply_confidence": "events", "event_strengths": "events",
-    "load_weights": "events",
-    "Interactions": "interactions", "from_frame": "interactions",
-    "FileSpec": "files", "load_file": "files",
-    "AnimeInfo": "store", "StoreReader": "store", "UserEvents": "store",
-    "Source": "sources", "describe_source": "sources", "load_interactions": "sources",
-    "source_from_dict": "sources",
-    "SPLITS": "splits", "Split": "splits", "holdout": "splits", "leave_k_out": "splits",
-    "make_split": "splits", "temporal": "splits",
-    "IdIndex": "ids", "MAX_ID": "ids", "id_array": "ids", "parse_id": "ids", "shown": "ids",
-}
-
-__all__, __getattr__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

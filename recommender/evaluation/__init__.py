@@ -8,17 +8,6 @@
     study        a search's study, in memory or shared by workers through a database
 """
 
-from kitsu_ingest.lazy import lazy_exports
+import lazy_loader
 
-_EXPORTS = {
-    "METRICS": "metrics", "METRIC_NAMES": "metrics", "PRIMARY_METRIC": "metrics", "Metric": "metrics",
-    "auc_per_user": "metrics", "metric_key": "metrics", "ranking_per_user": "metrics",
-    "EvalSet": "evaluator", "evaluate": "evaluator",
-    "DEFAULT_GRID": "grid", "PARAMS": "grid", "Grid": "grid", "grid_dict": "grid", "load_grid": "grid",
-    "params_of": "grid",
-    "SEARCHABLE": "spaces", "CHECKPOINTS": "tuning", "Candidate": "tuning", "SearchConfig": "tuning",
-    "SearchContext": "tuning", "fit_candidate": "tuning", "rows_of": "tuning", "run_search": "tuning",
-    "sampler_and_pruner": "tuning", "Worker": "study", "open_study": "study",
-}
-
-__all__, __getattr__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

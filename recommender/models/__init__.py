@@ -10,16 +10,6 @@ factory by name.
     factory              `make_model(name, ...)`, `load_model_file(family, folder)`
 """
 
-from kitsu_ingest.lazy import lazy_exports
+import lazy_loader
 
-_EXPORTS = {
-    "Model": "base", "Unsupported": "base",
-    "ALS": "als", "ALS_PARAMS": "als", "blas_single_thread": "als",
-    "Popularity": "baselines", "Random": "baselines",
-    "ItemKNN": "itemknn",
-    "EASE": "ease",
-    "ClusterPopularity": "cluster_popularity",
-    "BASELINES": "factory", "FAMILIES": "factory", "make_model": "factory", "model_class": "factory",
-}
-
-__all__, __getattr__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -11,16 +11,6 @@
     fetch         crawl a user missing from the store, so they can be folded in
 """
 
-from kitsu_ingest.lazy import lazy_exports
+import lazy_loader
 
-_EXPORTS = {
-    "FALLBACK": "recommender", "FOLDED_IN": "recommender", "MODEL": "recommender", "BrokenModel": "recommender",
-    "Contribution": "recommender", "NotFound": "recommender", "Recommendation": "recommender",
-    "Recommender": "recommender", "SimilarResult": "recommender", "UserResult": "recommender",
-    "is_finite": "recommender",
-    "BatchSummary": "batch", "exclusions_from_store": "batch", "recommend_all": "batch", "top_n_all": "batch",
-    "exclusions_from_history": "batch", "ModelHolder": "holder", "make_server": "server", "run_server": "server",
-    "fetch_user": "fetch",
-}
-
-__all__, __getattr__ = lazy_exports(__name__, _EXPORTS)
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)
