@@ -15,7 +15,7 @@ from recommender.data.events import CONFIDENCE_PARAMS, TRANSFORMS
 from recommender.errors import ConfigFileError
 from recommender.models.als import ALS_PARAMS
 
-__all__ = ["DEFAULT_GRID", "PARAMS", "Grid", "grid_dict", "load_grid", "params_of"]
+__all__ = ["DEFAULT_GRID", "PARAMS", "Grid", "load_grid"]
 
 PARAMS = CONFIDENCE_PARAMS + ALS_PARAMS
 """Every parameter a configuration sets: the grid's axes, the results' and the model card's keys."""
@@ -57,11 +57,6 @@ class Grid:
     def override(self, **axes: Sequence[Any] | None) -> Grid:
         """This grid with the given non-None axes replaced."""
         return replace(self, **{k: tuple(v) for k, v in axes.items() if v is not None})
-
-
-def params_of(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters of a configuration (a results row holds its metrics too)."""
-    return {key: row[key] for key in PARAMS}
 
 
 MAX_FACTORS = 4096
@@ -121,8 +116,3 @@ def load_grid(path: str | Path, base: Grid = DEFAULT_GRID) -> Grid:
         axes = {k: [float(x) for x in v] if k in ("regularization", "alpha") else v
                 for k, v in axes.items()}
     return base.override(**axes)
-
-
-def grid_dict(grid: Grid) -> dict[str, list[Any]]:
-    """The grid as plain lists (for JSON)."""
-    return {k: list(v) for k, v in asdict(grid).items()}

@@ -27,11 +27,10 @@ __all__ = ["METRICS", "METRIC_NAMES", "PRIMARY_METRIC", "Metric", "auc_per_user"
 
 @dataclass(frozen=True)
 class Metric:
-    """What a reported figure is: its name, whether it is cut at K, and which way is better."""
+    """What a reported figure is: its name and whether it is cut at K (every one is better higher)."""
 
     name: str
     at_k: bool = True
-    higher_is_better: bool = True
     description: str = ""
 
 
