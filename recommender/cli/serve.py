@@ -187,15 +187,6 @@ def batch(out: Path, n: int, version: str | None, model_dir: Path | None,
                f"store read {read:.1f} s)", err=True)
 
 
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
@@ -215,41 +206,25 @@ def serve(host: str, port: int, version: str | None, model_dir: Path | None,
     GET /anime/{id}/similar?n=10
     GET /health   200 "ok", or "degraded" while a newer model fails to load; 503 with no model
     """
-    import socket
-
+    from kitsu_ingest.store.engine import describe_url
     from recommender.dashboard import DashboardConfig
+    from recommender.data.store import StoreReader
     from recommender.serving.holder import ModelHolder
-    from recommender.serving.server import run_server
+    from recommender.serving.server import bind, is_loopback, run_server
     from recommender.webapp import create_app
 
     url, directory = resolve(database_url, model_dir)
-    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
-    # without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise RecommenderError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"
-                               + (" (the port is in use)" if exc.errno == 98 else "")) from None
-    from kitsu_ingest.store.engine import describe_url, parse_database_url
-
-    parsed = parse_database_url(url)  # a malformed URL or an unknown scheme is an error here too
-    store: StoreReader | None = None
-    if parsed.drivername.startswith("sqlite") and parsed.database and not Path(parsed.database).exists():
-        # a server of file models needs no store; a store's model answers 503
-        click.echo(f"no store at {describe_url(parsed)}: models trained on files are served, a store's model "
+    sock = bind(host, port)
+    store = StoreReader.open_if_present(url)
+    if store is None:  # a server of file models needs no store; a store's model answers 503
+        click.echo(f"no store at {describe_url(url)}: models trained on files are served, a store's model "
                    "answers 503", err=True)
-    else:
-        store = _store(url)
     holder = ModelHolder(directory, version, store, interval=reload_interval)
     holder.refresh()
     current = holder.current
     state = f"model {current.version}" if current else f"no model yet ({holder.error})"
     where = f"http://{'[' + host + ']' if ':' in host else host}:{sock.getsockname()[1]}"
-    if not _loopback(host):
+    if not is_loopback(host):
         click.echo(f"warning: {host} is reachable from other machines, and this server has no access control: "
                    "anyone who can reach it reads every stored user's library and top N, the model cards and "
                    "the crawl runs (serve on 127.0.0.1 behind a reverse proxy that authenticates)", err=True)

@@ -100,6 +100,19 @@ class StoreReader:
         except ImportError as exc:
             raise RecommenderError(f"cannot use {describe_url(parsed)}: its driver is not installed ({exc})") from None
 
+    @classmethod
+    def open_if_present(cls, url: str) -> StoreReader | None:
+        """`open`, but None for a SQLite file that does not exist (a malformed URL, an unknown
+        driver are still errors)."""
+        from pathlib import Path
+
+        from kitsu_ingest.store.engine import parse_database_url
+
+        parsed = parse_database_url(url)
+        if parsed.drivername.startswith("sqlite") and parsed.database and not Path(parsed.database).exists():
+            return None
+        return cls.open(url)
+
     def close(self) -> None:
         self.engine.dispose()
 

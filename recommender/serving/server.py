@@ -17,7 +17,8 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-__all__ = ["HEADER_TIMEOUT", "KEEP_ALIVE", "MAX_HEAD", "HeaderDeadline", "make_server", "run_server"]
+__all__ = ["HEADER_TIMEOUT", "KEEP_ALIVE", "MAX_HEAD", "HeaderDeadline", "bind", "is_loopback", "make_server",
+           "run_server"]
 
 HEADER_TIMEOUT = 10.0
 """Seconds a client has to send a request's head (a browser or curl needs milliseconds)."""
@@ -81,3 +82,34 @@ def make_server(app: Any, *, header_timeout: float = HEADER_TIMEOUT, keep_alive:
 def run_server(app: Any, sock: socket.socket) -> None:
     """Serve `app` on the bound socket `sock` until interrupted (SIGINT, SIGTERM)."""
     make_server(app).run(sockets=[sock])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port) (port 0: any free one); RecommenderError in one line if
+    it cannot be (the port in use, an address not of this machine)."""
+    import errno
+
+    from recommender.errors import RecommenderError
+
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
+    # without it every keep-alive response waits ~40 ms for a delayed ACK (Nagle).
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise RecommenderError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+                               + (" (the port is in use)" if exc.errno == errno.EADDRINUSE else "")) from None
+    return sock
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
