@@ -37,9 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from recommender.errors import RecommenderError
-from recommender.models.base import Unsupported
 from recommender.serving.http import HEAVY_BACKLOG, api_router, error_response, invalid_message
-from recommender.serving.recommender import BadRequest, NotFound
 
 if TYPE_CHECKING:
     from recommender.dashboard import DashboardConfig
@@ -119,22 +117,16 @@ def create_app(holder: ModelHolder, *, watch: bool = True, threads: int | None =
         assert isinstance(exc, RequestValidationError)
         return respond(request, 400, invalid_message(request, exc))
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return respond(request, 404, str(exc))
-
-    async def bad_request(request: Request, exc: Exception) -> Response:
-        return respond(request, 400, str(exc))
-
-    async def unavailable(request: Request, exc: Exception) -> Response:
-        return respond(request, 503, holder.masked(str(exc)))
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RecommenderError)
+        return respond(request, exc.http_status, holder.masked(str(exc)))
 
     async def internal(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error", exc_info=exc)
         return respond(request, 500, "internal error")
 
-    for kind, handler in ((HTTPException, http_error), (RequestValidationError, invalid), (NotFound, not_found),
-                          (BadRequest, bad_request), (Unsupported, bad_request), (RecommenderError, unavailable),
-                          (Exception, internal)):
+    for kind, handler in ((HTTPException, http_error), (RequestValidationError, invalid),
+                          (RecommenderError, refused), (Exception, internal)):
         app.add_exception_handler(kind, handler)
     app.openapi = functools.partial(_openapi, app)  # type: ignore[method-assign]
     pages = add_dashboard(app, holder, dashboard or DashboardConfig())

@@ -268,7 +268,7 @@ class Pages:
             except Unsupported as exc:  # the family has no similarity (popularity): not an error of the page
                 notes.append(Notice(f"Model {current.version} cannot find similar anime: {exc}.", fix.TRAIN, "info"))
             except RecommenderError as exc:
-                status = 400 if isinstance(exc, BadRequest) else 503
+                status = exc.http_status
                 notes.append(Notice(self.holder.masked(str(exc)), None if status == 400 else fix.TRAIN, "error"))
         return self._page("anime.html", "anime", status, **context)
 

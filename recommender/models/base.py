@@ -28,7 +28,10 @@ __all__ = ["Model", "Unsupported", "with_rows"]
 
 
 class Unsupported(RecommenderError):
-    """The model cannot do this (e.g. item similarity for popularity)."""
+    """The model cannot do this (e.g. item similarity for popularity): a question the served
+    model's family cannot answer (HTTP 400)."""
+
+    http_status = 400
 
 
 class Model(ABC):

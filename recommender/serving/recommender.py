@@ -59,9 +59,13 @@ def is_finite(model: Model) -> bool:
 class NotFound(RecommenderError):
     """An unknown user or anime (HTTP 404)."""
 
+    http_status = 404
+
 
 class BadRequest(RecommenderError):
     """A malformed id or question (HTTP 400)."""
+
+    http_status = 400
 
 
 class BrokenModel(RecommenderError):
