@@ -34,16 +34,20 @@ if TYPE_CHECKING:
     import pandas as pd
     from scipy.sparse import csr_matrix
 
+    from recommender.data.interactions import Interactions
+
 __all__ = [
     "CONFIDENCE_PARAMS",
     "DEFAULT_WEIGHTS",
     "FAVORITE",
-    "KIND",
     "MAX_EVENT_WEIGHT",
     "TRANSFORMS",
+    "EventColumns",
     "EventWeights",
     "apply_confidence",
-    "event_strengths",
+    "frame_columns",
+    "from_events",
+    "kind_strengths",
     "load_weights",
     "weights_toml",
 ]
@@ -53,8 +57,6 @@ EXTRA = "extra"
 """The table of a weights file that declares statuses other than Kitsu's."""
 DEFAULT_WEIGHTS: dict[str, float] = dict(DEFAULT_STATUS_WEIGHTS)
 TRANSFORMS = ("linear", "log")
-KIND = "kind:"
-"""Prefix of the per-kind event count columns (`event_strengths(..., kinds=True)`)."""
 CONFIDENCE_PARAMS = ("transform", "bm25")
 """The parameters of `apply_confidence`: how strengths become the matrix a model is fitted on."""
 
@@ -75,21 +77,77 @@ class EventWeights:
         statuses = {k: float(v) for k, v in weights.items() if k != FAVORITE}
         return cls(statuses, float(weights.get(FAVORITE, DEFAULT_FAVORITE_WEIGHT)))
 
-    def status_weights(self, statuses: pd.Series) -> np.ndarray:
-        """The weight of each status in `statuses`; an unknown status raises DataError."""
-        import numpy as np
 
-        mapped = statuses.map(dict(self.statuses))
-        unknown = statuses[mapped.isna() & statuses.notna()].unique()
-        if len(unknown) or statuses.isna().any():
-            from recommender.data.ids import shown
+@dataclass(frozen=True)
+class EventColumns:
+    """Events as aligned columns: the user, the item and the kind of each (`kinds[code]`: a
+    status, or "favorite"), and its time (seconds since the epoch, NaN for none) when known."""
 
-            names = ", ".join(shown(s, 30) for s in list(unknown)[:5]) or "a missing status"
-            raise DataError(
-                f"unknown status {names}; known: {', '.join(self.statuses)} "
-                "(add it to a --weights file)"
-            )
-        return mapped.to_numpy(dtype=np.float32)
+    users: np.ndarray
+    items: np.ndarray
+    codes: np.ndarray
+    kinds: tuple[str, ...]
+    times: np.ndarray | None = None
+
+
+def kind_strengths(codes: np.ndarray, kinds: tuple[str, ...], weights: EventWeights) -> np.ndarray:
+    """The weight of each event, whose kind is `kinds[code]` (a status, or "favorite"), as float32:
+    the one place an event gets its weight (the store, files and serving all come here); DataError
+    for a status the weights do not know, or a missing one (code -1)."""
+    import numpy as np
+
+    from recommender.data.ids import shown
+
+    if (codes < 0).any():
+        raise DataError(f"a missing status; known: {', '.join(weights.statuses)}")
+    by_kind = weights.as_dict()
+    present = np.flatnonzero(np.bincount(codes, minlength=len(kinds)))
+    unknown = [kinds[code] for code in present if kinds[code] not in by_kind]
+    if unknown:
+        raise DataError(f"unknown status {', '.join(shown(u, 30) for u in unknown[:5])}; known: "
+                        f"{', '.join(weights.statuses)} (add it to a --weights file)")
+    return np.array([by_kind.get(kind, 0.0) for kind in kinds], np.float32)[codes]
+
+
+def frame_columns(entries: pd.DataFrame, favorites: pd.DataFrame | None = None) -> EventColumns:
+    """Library entries (columns user, item, status, optionally time) and favourites (user, item,
+    optionally time) as event columns; rows without a user or an item are left out."""
+    import numpy as np
+    import pandas as pd
+
+    frames = [entries.dropna(subset=["user", "item"])]
+    if favorites is not None and len(favorites):
+        frames.append(favorites.dropna(subset=["user", "item"]).assign(status=FAVORITE))
+    events = pd.concat([f.reindex(columns=["user", "item", "status", *(["time"] if "time" in entries else [])])
+                        for f in frames], ignore_index=True)
+    from recommender.data.interactions import epoch_seconds
+
+    codes, kinds = pd.factorize(events["status"].astype("object"))
+    times = epoch_seconds(events["time"]) if "time" in events else None
+    return EventColumns(events["user"].to_numpy(), events["item"].to_numpy(), codes.astype(np.int64),
+                        tuple(str(k) for k in kinds), times)
+
+
+def from_events(columns: EventColumns, weights: EventWeights, *, kinds: bool = False, min_user_items: int = 1,
+                min_item_users: int = 1) -> Interactions:
+    """Events weighted by their kind (`kind_strengths`) and summed per (user, item): the one way
+    statuses and favourites become strengths, for the store and files alike. With `kinds`, each
+    pair keeps its count of events of each weighted kind (`Interactions.reweighted`)."""
+    import numpy as np
+
+    from recommender.data.interactions import from_columns
+
+    names: tuple[str, ...]
+    by_kind = weights.as_dict()
+    strengths = kind_strengths(columns.codes, columns.kinds, weights)
+    counts, names = None, ()
+    if kinds:
+        names = tuple(by_kind)
+        position = np.array([names.index(k) if k in names else -1 for k in columns.kinds], np.int64)[columns.codes]
+        counts = np.zeros((len(position), len(names)), np.float32)
+        counts[np.flatnonzero(position >= 0), position[position >= 0]] = 1.0
+    return from_columns(columns.users, columns.items, strengths, times=columns.times, counts=counts, kinds=names,
+                        min_user_items=min_user_items, min_item_users=min_item_users)
 
 
 MAX_EVENT_WEIGHT = 1e6
@@ -152,43 +210,6 @@ def weights_toml(weights: EventWeights) -> str:
     known = "".join(line(k, v) for k, v in weights_of.items() if k in _KNOWN)
     extra = "".join(line(k, v) for k, v in weights_of.items() if k not in _KNOWN)
     return f"[weights]\n{known}" + (f"\n[weights.{EXTRA}]\n{extra}" if extra else "")
-
-
-def event_strengths(
-    entries: pd.DataFrame,
-    favorites: pd.DataFrame | None = None,
-    weights: EventWeights | None = None,
-    *,
-    kinds: bool = False,
-) -> pd.DataFrame:
-    """Sum event weights per (user, item).
-
-    `entries` has columns user, item, status and optionally time; `favorites` has user, item
-    (and optionally time). Returns columns user, item, strength (and time, the latest event's,
-    when the entries have one). Pairs that come to zero or less are dropped. With `kinds`, a column
-    `kind:<status>` (and `kind:favorite`) counts each pair's events of that kind, so that other
-    weights can be applied later without changing which pairs there are (`Interactions.reweighted`).
-    """
-    import pandas as pd
-
-    weights = weights or EventWeights()
-    frames = [entries.assign(strength=weights.status_weights(entries["status"]),
-                             kind=entries["status"].astype(str))]
-    if favorites is not None and len(favorites):
-        frames.append(favorites.assign(strength=float(weights.favorite), kind=FAVORITE))
-    columns = ["user", "item", "strength"] + (["time"] if "time" in entries else [])
-    events = pd.concat([f.reindex(columns=[*columns, "kind"]) for f in frames], ignore_index=True)
-    aggregations: dict[str, str] = {"strength": "sum"}
-    if "time" in columns:
-        aggregations["time"] = "max"
-    if kinds:
-        for kind in weights.as_dict():
-            events[f"{KIND}{kind}"] = (events["kind"] == kind).astype("float32")
-            aggregations[f"{KIND}{kind}"] = "sum"
-    events = events.drop(columns="kind")
-    summed = events.groupby(["user", "item"], sort=False, observed=True).agg(aggregations)
-    summed = summed.reset_index()
-    return summed[summed["strength"] > 0].reset_index(drop=True)
 
 
 def apply_confidence(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recommender.data.events import EventWeights, event_strengths
+from recommender.data.events import EventWeights, frame_columns, from_events
 from recommender.data.ids import shown
 from recommender.data.interactions import Interactions, from_frame
 from recommender.errors import DataError
@@ -100,8 +100,9 @@ def load_file(
     if spec.time_col:
         frame["time"] = _times(frame["time"], spec)
     if spec.status_col:
-        frame = event_strengths(frame, None, weights, kinds=kinds)
-    elif spec.weight_col:
+        return from_events(frame_columns(frame), weights or EventWeights(), kinds=kinds,
+                           min_user_items=min_user_items, min_item_users=min_item_users)
+    if spec.weight_col:
         frame = frame.drop(columns="weight").assign(strength=_strengths(frame["weight"], spec))
     else:
         frame = frame.assign(strength=1.0)

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from recommender.data.events import KIND
 from recommender.errors import DataError
 
 if TYPE_CHECKING:
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from scipy.sparse import csr_matrix
 
-__all__ = ["Interactions", "from_columns", "from_frame"]
+__all__ = ["Interactions", "epoch_seconds", "from_columns", "from_frame"]
 
 
 @dataclass(frozen=True)
@@ -157,27 +156,30 @@ def from_columns(
                         None if per_kind is None else per_kind[keep])
 
 
+def epoch_seconds(column: pd.Series) -> np.ndarray:
+    """Times (dates or datetimes, any zone; naive ones taken as UTC) as seconds since the epoch,
+    NaN where there is none."""
+    import numpy as np
+    import pandas as pd
+
+    stamps = pd.to_datetime(column, errors="coerce", utc=True)
+    epoch = pd.Timestamp(0, tz="UTC").as_unit(stamps.dt.unit)  # a date past 2262 overflows nanoseconds
+    return (stamps - epoch).dt.total_seconds().to_numpy(np.float64)
+
+
 def from_frame(
     frame: pd.DataFrame, *, min_user_items: int = 1, min_item_users: int = 1
 ) -> Interactions:
-    """Interactions from columns user, item, strength (and optionally time, and `kind:*` counts).
+    """Interactions from columns user, item, strength (and optionally time).
 
     Duplicate (user, item) rows are summed (the latest time kept); non-positive strengths and
     missing ids are dropped.
     """
     import numpy as np
-    import pandas as pd
 
     frame = frame.dropna(subset=["user", "item", "strength"])
     frame = frame[frame["strength"] > 0]
-    kind_columns = [c for c in frame.columns if str(c).startswith(KIND)]
-    times = None
-    if "time" in frame:
-        stamps = pd.to_datetime(frame["time"], errors="coerce", utc=True)
-        epoch = pd.Timestamp(0, tz="UTC").as_unit(stamps.dt.unit)  # a date past 2262 overflows nanoseconds
-        times = (stamps - epoch).dt.total_seconds().to_numpy(np.float64)
     return from_columns(
         frame["user"].to_numpy(), frame["item"].to_numpy(), frame["strength"].to_numpy(np.float64),
-        times=times, counts=frame[kind_columns].to_numpy(np.float32) if kind_columns else None,
-        kinds=tuple(c.removeprefix(KIND) for c in kind_columns),
+        times=epoch_seconds(frame["time"]) if "time" in frame else None,
         min_user_items=min_user_items, min_item_users=min_item_users)

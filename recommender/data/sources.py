@@ -7,21 +7,20 @@ from dataclasses import fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from recommender.data.events import EventWeights, event_strengths
+from recommender.data.events import EventWeights, frame_columns, from_events
 from recommender.data.files import FileSpec, load_file
 from recommender.data.ids import shown
-from recommender.data.interactions import Interactions, from_columns, from_frame
+from recommender.data.interactions import Interactions
 from recommender.errors import DataError
 
 if TYPE_CHECKING:
-    import numpy as np
 
-    from recommender.data.store import EventColumns, StoreReader
+    from recommender.data.store import StoreReader
 
 OTHER = "other"
 """The kind of a stored entry whose status is none of Kitsu's five (`StoreReader.event_columns`)."""
 
-__all__ = ["Source", "describe_source", "kind_strengths", "load_interactions", "source_from_dict"]
+__all__ = ["Source", "describe_source", "load_interactions", "source_from_dict"]
 
 Source = FileSpec | None
 """A file, or None for the store."""
@@ -42,42 +41,9 @@ def load_interactions(source: Source, weights: EventWeights | None = None, *, st
     if store is None:
         raise DataError("no store to read the interactions from")
     columns = None if times else store.event_columns()
-    if columns is None or (columns.codes == columns.kinds.index(OTHER)).any():  # a status to name
-        entries, favorites = store.interaction_frames()
-        return from_frame(event_strengths(entries, favorites, weights, kinds=kinds), **filters)
-    return _from_event_columns(columns, weights or EventWeights(), kinds, min_user_items, min_item_users)
-
-
-def kind_strengths(codes: np.ndarray, kinds: tuple[str, ...], weights: EventWeights) -> np.ndarray:
-    """The weight of each event, whose kind is `kinds[code]` (a status, or "favorite"), as float32;
-    DataError for a status the weights do not know."""
-    import numpy as np
-
-    by_kind = weights.as_dict()
-    present = np.flatnonzero(np.bincount(codes, minlength=len(kinds)))
-    unknown = [kinds[code] for code in present if kinds[code] not in by_kind]
-    if unknown:
-        raise DataError(f"unknown status {', '.join(shown(u, 30) for u in unknown)}; known: "
-                        f"{', '.join(weights.statuses)} (add it to a --weights file)")
-    return np.array([by_kind.get(kind, 0.0) for kind in kinds], np.float32)[codes]
-
-
-def _from_event_columns(columns: EventColumns, weights: EventWeights, kinds: bool, min_user_items: int,
-                        min_item_users: int) -> Interactions:
-    """The store's events weighted by kind (an event of a kind the weights leave out weighs 0)."""
-    import numpy as np
-
-    names: tuple[str, ...]
-    by_kind = weights.as_dict()
-    strengths = kind_strengths(columns.codes, columns.kinds, weights)
-    counts, names = None, ()
-    if kinds:
-        names = tuple(by_kind)
-        position = np.array([names.index(k) if k in names else -1 for k in columns.kinds], np.int64)[columns.codes]
-        counts = np.zeros((len(position), len(names)), np.float32)
-        counts[np.flatnonzero(position >= 0), position[position >= 0]] = 1.0
-    return from_columns(columns.users, columns.items, strengths, counts=counts, kinds=names,
-                        min_user_items=min_user_items, min_item_users=min_item_users)
+    if columns is None or (columns.codes == columns.kinds.index(OTHER)).any():  # a status to name, or times
+        columns = frame_columns(*store.interaction_frames())
+    return from_events(columns, weights or EventWeights(), kinds=kinds, **filters)
 
 
 def describe_source(source: Source, store_url: str | None = None, read_at: datetime | None = None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from recommender.data.events import EventColumns
 from recommender.errors import DataError, RecommenderError
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import Engine
 
-__all__ = ["AnimeInfo", "EventColumns", "StoreReader", "UserEvents"]
+__all__ = ["AnimeInfo", "StoreReader", "UserEvents"]
 
 _MISSING_TABLE = ("no such table", "does not exist")
 _DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
@@ -56,17 +57,6 @@ class UserEvents:
     @property
     def empty(self) -> bool:
         return not self.entries and not self.favorites
-
-
-@dataclass(frozen=True)
-class EventColumns:
-    """Every library entry with a known anime and every anime favourite, as aligned columns: the
-    user, the anime and the kind of each event (`kinds[code]`: a status, or "favorite")."""
-
-    users: np.ndarray
-    items: np.ndarray
-    codes: np.ndarray
-    kinds: tuple[str, ...]
 
 
 def _store_error(exc: Exception) -> RecommenderError:

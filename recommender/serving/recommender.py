@@ -232,8 +232,7 @@ class Recommender:
         a file user's training strengths as they are."""
         from scipy.sparse import csr_matrix
 
-        from recommender.data.events import FAVORITE, apply_confidence
-        from recommender.data.sources import kind_strengths
+        from recommender.data.events import FAVORITE, apply_confidence, kind_strengths
 
         if events.strengths is not None:
             strengths = np.asarray(events.strengths, np.float32)

@@ -21,8 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from recommender.data.events import EventWeights, event_strengths, load_weights
-from recommender.data.interactions import Interactions, from_frame
+from recommender.data.events import EventWeights, frame_columns, from_events, load_weights
+from recommender.data.interactions import Interactions
 from recommender.evaluation.tuning import SearchConfig
 from recommender.registry import load_model
 from recommender.training import TrainConfig, context_for, train, train_and_save
@@ -47,7 +47,7 @@ def _entries(users: int = 70, items: int = 36, seed: int = 0) -> pd.DataFrame:
 
 
 def _data(kinds: bool = False) -> Interactions:
-    return from_frame(event_strengths(_entries(), None, EventWeights(), kinds=kinds))
+    return from_events(frame_columns(_entries()), EventWeights(), kinds=kinds)
 
 
 def test_a_seeded_search_gives_the_same_result_twice() -> None:
