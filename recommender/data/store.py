@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict
+
 from recommender.data.events import EventColumns
 from recommender.errors import DataError, RecommenderError
 
@@ -28,11 +30,12 @@ _DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 _LIKE_ESCAPES = {"\\": "\\\\", "%": "\\%", "_": "\\_"}
 
 
-@dataclass(frozen=True)
-class AnimeInfo:
+class AnimeInfo(BaseModel):
     """What a recommendation shows about an anime (or a file model's item: its key, maybe a name)."""
 
-    id: Any
+    model_config = ConfigDict(frozen=True)
+
+    id: int | str
     title: str | None
     subtype: str | None
 
@@ -138,7 +141,7 @@ class StoreReader:
             chunk = wanted[start:start + 5000]
             for aid, title, subtype in self._rows(
                     "SELECT id, canonical_title, subtype FROM anime WHERE id IN :ids", ids=chunk):
-                out[int(aid)] = AnimeInfo(int(aid), title, subtype)
+                out[int(aid)] = AnimeInfo(id=int(aid), title=title, subtype=subtype)
         return out
 
     def search(self, title: str, limit: int = 50) -> list[AnimeInfo]:
@@ -161,7 +164,8 @@ class StoreReader:
             folded = (name or "").casefold()
             if needle in folded:
                 order = 0 if folded == needle else 1 if folded.startswith(needle) else 2
-                found.append(((order, rank is None, rank or 0, int(aid)), AnimeInfo(int(aid), name, subtype)))
+                info = AnimeInfo(id=int(aid), title=name, subtype=subtype)
+                found.append(((order, rank is None, rank or 0, int(aid)), info))
         found.sort(key=lambda pair: pair[0])
         return [info for _, info in found[:limit]]
 

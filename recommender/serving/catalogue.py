@@ -67,7 +67,7 @@ class HistoryCatalogue:
         wanted = list(ids)
         positions = self.items.positions(wanted) if wanted else np.zeros(0, np.int64)
         titles = self.history.titles
-        return {self._ids[p]: AnimeInfo(self._ids[p], titles.get(str(self._ids[p])), None)
+        return {self._ids[p]: AnimeInfo(id=self._ids[p], title=titles.get(str(self._ids[p])), subtype=None)
                 for p in positions.tolist() if p >= 0}
 
     def search(self, title: str, limit: int = 50) -> list[AnimeInfo]:
@@ -79,7 +79,8 @@ class HistoryCatalogue:
             folded = name.casefold()
             if needle and needle in folded:
                 order = 0 if folded == needle else 1 if folded.startswith(needle) else 2
-                found.append(((order, -int(self.counts[column]), column), AnimeInfo(self._ids[column], name, None)))
+                info = AnimeInfo(id=self._ids[column], title=name, subtype=None)
+                found.append(((order, -int(self.counts[column]), column), info))
         found.sort(key=lambda pair: pair[0])
         return [info for _, info in found[:limit]]
 

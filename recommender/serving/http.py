@@ -53,10 +53,10 @@ from starlette.responses import Response
 
 from recommender.data.ids import MAX_ID, parse_flag, parse_id, shown
 from recommender.serving.holder import ModelHolder
-from recommender.serving.recommender import FALLBACK, FOLDED_IN, MODEL, Recommender
+from recommender.serving.recommender import Recommender, SimilarResult, UserResult
 
-__all__ = ["ERRORS", "HEAVY_BACKLOG", "JSON", "MAX_EXPLAIN", "MAX_N", "ErrorBody", "Health", "SimilarAnime",
-           "UserRecommendations", "api_router", "error_response", "invalid_message"]
+__all__ = ["ERRORS", "HEAVY_BACKLOG", "JSON", "MAX_EXPLAIN", "MAX_N", "ErrorBody", "Health", "api_router",
+           "error_response", "invalid_message"]
 
 MAX_N = 1000
 MAX_EXPLAIN = 100
@@ -78,45 +78,6 @@ class ErrorBody(BaseModel):
 
     error: str = Field(description="What went wrong, in one line")
     status: int = Field(description="The HTTP status, repeated")
-
-
-class Reason(BaseModel):
-    """One of the user's anime and how much of a recommendation's score it accounts for."""
-
-    anime_id: int | str
-    title: str | None
-    score: float
-
-
-class Item(BaseModel):
-    """A recommended (or similar) anime."""
-
-    anime_id: int | str = Field(description="Kitsu id (a string for a model trained on a file's keys)")
-    title: str | None = Field(description="null when the anime is not in the store")
-    subtype: str | None
-    score: float = Field(description="The model's score; users holding it for the fallback; cosine for similar")
-    because: list[Reason] | None = Field(None, description="With explain=true: what drove it")
-
-
-class UserRecommendations(BaseModel):
-    user_id: int | str = Field(description="Kitsu user id (a file model's user key)")
-    source: Literal["model", "folded-in", "fallback"] = Field(
-        description=f"{MODEL}: the model knows the user; {FOLDED_IN}: folded in from the store; "
-                    f"{FALLBACK}: nothing to go on, so popular anime")
-    version: str = Field(description="The model version that answered")
-    items: list[Item]
-
-
-class Anime(BaseModel):
-    id: int | str
-    title: str | None
-    subtype: str | None
-
-
-class SimilarAnime(BaseModel):
-    anime: Anime
-    version: str
-    items: list[Item]
 
 
 class Health(BaseModel):
@@ -205,7 +166,7 @@ def api_router(holder: ModelHolder, off_loop: Callable[[Callable[[], Any]], Awai
             raise HTTPException(503, f"no model: {holder.masked(holder.error or 'not loaded')}")
         return current
 
-    @router.get("/users/{user_id}/recommendations", response_model=UserRecommendations, responses=ERRORS,
+    @router.get("/users/{user_id}/recommendations", response_model=UserResult, responses=ERRORS,
                 summary="Top N anime for a user", tags=["recommendations"])
     async def recommendations(user_id: UserId, n: Count = 10, include_planned: Planned = False,
                               explain: Explain = False) -> Response:
@@ -219,7 +180,7 @@ def api_router(holder: ModelHolder, off_loop: Callable[[Callable[[], Any]], Awai
         light = not explain and n <= _ON_LOOP_N and current.users.position(key) >= 0
         return JSON((call() if light else await off_loop(call)).as_dict())
 
-    @router.get("/anime/{anime_id}/similar", response_model=SimilarAnime, responses=ERRORS,
+    @router.get("/anime/{anime_id}/similar", response_model=SimilarResult, responses=ERRORS,
                 summary="The anime most similar to one", tags=["recommendations"])
     async def similar(anime_id: AnimeId, n: Count = 10) -> Response:
         """By the model's similarity (cosine of the item factors for ALS)."""

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from recommender.data.ids import MAX_ID, IdIndex, parse_id, parse_key, shown
 from recommender.data.store import AnimeInfo, UserEvents
@@ -47,7 +47,10 @@ if TYPE_CHECKING:
 __all__ = ["FALLBACK", "FOLDED_IN", "MODEL", "BadRequest", "BrokenModel", "Contribution", "NotFound",
            "Recommendation", "Recommender", "SimilarResult", "UserResult", "is_finite"]
 
-MODEL, FOLDED_IN, FALLBACK = "model", "folded-in", "fallback"
+Source = Literal["model", "folded-in", "fallback"]
+MODEL: Source = "model"
+FOLDED_IN: Source = "folded-in"
+FALLBACK: Source = "fallback"
 
 
 def is_finite(model: Model) -> bool:
@@ -76,45 +79,57 @@ class BrokenModel(RecommenderError):
                          "factors); retrain it with `recommend train`")
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(BaseModel):
     """One of the user's anime and how much of a recommendation's score it accounts for."""
 
-    anime_id: Any
+    model_config = ConfigDict(frozen=True)
+
+    anime_id: int | str = Field(description="Kitsu id (a file model's item key)")
     title: str | None
     score: float
 
 
-@dataclass(frozen=True)
-class Recommendation:
-    anime_id: Any
-    title: str | None
+class Recommendation(BaseModel):
+    """A recommended (or similar) anime."""
+
+    model_config = ConfigDict(frozen=True)
+
+    anime_id: int | str = Field(description="Kitsu id (a string for a model trained on a file's keys)")
+    title: str | None = Field(description="null when the anime is not in the store (or the model's items file)")
     subtype: str | None
-    score: float
-    because: tuple[Contribution, ...] | None = None
+    score: float = Field(description="The model's score; users holding it for the fallback; cosine for similar")
+    because: tuple[Contribution, ...] | None = Field(None, description="With explain=true: what drove it")
 
 
-@dataclass(frozen=True)
-class UserResult:
-    """Recommendations for a user; `source` says how they were made (model, folded-in, fallback)."""
+class UserResult(BaseModel):
+    """Recommendations for a user; `source` says how they were made."""
 
-    user_id: Any
-    source: str
-    version: str
-    items: list[Recommendation] = field(default_factory=list)
+    model_config = ConfigDict(frozen=True)
+
+    user_id: int | str = Field(description="Kitsu user id (a file model's user key)")
+    source: Source = Field(
+        description=f"{MODEL}: the model knows the user; {FOLDED_IN}: folded in from the store; "
+                    f"{FALLBACK}: nothing to go on, so popular anime")
+    version: str = Field(description="The model version that answered")
+    items: list[Recommendation] = Field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As JSON holds it."""
+        return self.model_dump(mode="json")
 
 
-@dataclass(frozen=True)
-class SimilarResult:
+class SimilarResult(BaseModel):
+    """The anime most similar to one."""
+
+    model_config = ConfigDict(frozen=True)
+
     anime: AnimeInfo
-    version: str
-    items: list[Recommendation] = field(default_factory=list)
+    version: str = Field(description="The model version that answered")
+    items: list[Recommendation] = Field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As JSON holds it."""
+        return self.model_dump(mode="json")
 
 
 class Recommender:
@@ -224,7 +239,8 @@ class Recommender:
         columns, values = top_n_row(scores, n, excluded)
         because = self._explain(self._confidence(events) if confidence is None else confidence,
                                 columns) if explain else None
-        return UserResult(user_id, source, self.version, self._describe(columns, values, because))
+        return UserResult(user_id=user_id, source=source, version=self.version,
+                          items=self._describe(columns, values, because))
 
     def _confidence(self, events: UserEvents) -> Any:
         """The user's row of the confidence matrix the model was fitted on, over model items: their
@@ -255,14 +271,15 @@ class Recommender:
         if confidence.nnz == 0:
             return [() for _ in columns]
         reasons = self.model.explain(confidence, columns)
-        return [tuple(Contribution(self._kitsu_id(c), None, s) for c, s in top) for top in reasons]
+        return [tuple(Contribution(anime_id=self._kitsu_id(c), title=None, score=s) for c, s in top) for top in reasons]
 
     def _fallback(self, user_id: Any, n: int, excluded: set[Any]) -> UserResult:
         candidates = self._popular_list(n + len(excluded))
         popular = [(a, c) for a, c in candidates if a not in excluded][:n]
         info = self._info(a for a, _ in popular)
-        items = [Recommendation(a, *_title(info, a), float(c)) for a, c in popular]
-        return UserResult(user_id, FALLBACK, self.version, items)
+        items = [Recommendation(anime_id=a, title=_title(info, a)[0], subtype=_title(info, a)[1], score=float(c),
+                                because=None) for a, c in popular]
+        return UserResult(user_id=user_id, source=FALLBACK, version=self.version, items=items)
 
     def _popular_list(self, at_least: int = 100) -> list[tuple[Any, int]]:
         """The catalogue's most common anime, cached; asked again only when more are wanted."""
@@ -320,8 +337,9 @@ class Recommender:
             raise NotFound(f"model {self.version} ({self.model.family}) relates nothing to {shown(anime_id)}: "
                            "it scores only the most common anime")
         info = self._info([anime_id, *(self._kitsu_id(c) for c in columns)])
-        return SimilarResult(AnimeInfo(anime_id, *_title(info, anime_id)), self.version,
-                             self._describe(columns, scores, None, info))
+        title, subtype = _title(info, anime_id)
+        return SimilarResult(anime=AnimeInfo(id=anime_id, title=title, subtype=subtype), version=self.version,
+                             items=self._describe(columns, scores, None, info))
 
     # -- helpers ---------------------------------------------------------------------------
     def _check_sound(self) -> None:
@@ -353,9 +371,11 @@ class Recommender:
         for i, (anime, score) in enumerate(zip(ids, scores.tolist(), strict=True)):
             reasons = None
             if because is not None:
-                reasons = tuple(Contribution(c.anime_id, _title(info, c.anime_id)[0], c.score)
+                reasons = tuple(Contribution(anime_id=c.anime_id, title=_title(info, c.anime_id)[0], score=c.score)
                                 for c in because[i])
-            out.append(Recommendation(anime, *_title(info, anime), float(score), reasons))
+            title, subtype = _title(info, anime)
+            out.append(Recommendation(anime_id=anime, title=title, subtype=subtype, score=float(score),
+                                      because=reasons))
         return out
 
     def _kitsu_id(self, column: int) -> Any:
