@@ -16,10 +16,10 @@ from __future__ import annotations
 from kitsu_ingest.segment.clusters import SweepRow, assign, choose_k, explain, parse_k, sweep
 from kitsu_ingest.segment.errors import SegmentError
 from kitsu_ingest.segment.features import FEATURE_BLOCKS, Features, FeatureSpec, parse_features
-from kitsu_ingest.segment.load import Events, UserCounters, load_events, load_users
 from kitsu_ingest.segment.run import SegmentOptions, SegmentReport, segment_users
 from kitsu_ingest.segment.store import ClusterLabels, latest_run_id, load_cluster_labels
 from kitsu_ingest.segment.tiers import BIN_RULES, TIER_LABELS, TierResult, assign_tiers, interaction_score
+from kitsu_ingest.store.packed import Events, UserCounters, load_events, load_users
 
 __all__ = [
     "BIN_RULES", "FEATURE_BLOCKS", "TIER_LABELS", "ClusterLabels", "Events", "FeatureSpec",

@@ -20,7 +20,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 
 from kitsu_ingest.domain import DEFAULT_FAVORITE_WEIGHT, DEFAULT_STATUS_WEIGHTS
 from kitsu_ingest.segment.errors import ConfigError
-from kitsu_ingest.segment.load import FAVORITE_CODE, STATUS_CODES, Events
+from kitsu_ingest.store.packed import FAVORITE_CODE, STATUS_CODES, Events
 
 __all__ = [
     "CODE_WEIGHTS",

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from kitsu_ingest.segment.features import Activity, super_chunks
-from kitsu_ingest.segment.load import FAVORITE_CODE, STATUS_CODES, Events
+from kitsu_ingest.store.packed import FAVORITE_CODE, STATUS_CODES, Events
 
 __all__ = ["cluster_item_counts", "cluster_profiles"]
 

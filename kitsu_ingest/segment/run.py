@@ -17,10 +17,11 @@ from kitsu_ingest.segment import clusters as cl
 from kitsu_ingest.segment.errors import ConfigError, SegmentError
 from kitsu_ingest.segment.features import FeatureSpec, activity, build_features
 from kitsu_ingest.segment.limits import MAX_DIMS, MAX_SEED, MIN_SAMPLE
-from kitsu_ingest.segment.load import load_anime, load_events, load_users
+from kitsu_ingest.segment.load import load_anime
 from kitsu_ingest.segment.profiles import cluster_profiles
 from kitsu_ingest.segment.store import save_run
 from kitsu_ingest.segment.tiers import BIN_RULES, TIER_LABELS, assign_tiers
+from kitsu_ingest.store.packed import load_events, load_users
 
 __all__ = ["Progress", "SegmentOptions", "SegmentReport", "segment_users"]
 

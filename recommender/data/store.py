@@ -184,7 +184,7 @@ class StoreReader:
 
     def event_columns(self) -> EventColumns:
         """Every event as typed columns, streamed from the store without a Python object per row
-        (the segmenter's packed reader, `kitsu_ingest.segment.load`: about 2M rows/s on SQLite).
+        (the store's packed reader, `kitsu_ingest.store.packed`: about 2M rows/s on SQLite).
         An entry with a status other than Kitsu's five has the kind "other" (`interaction_frames`
         names it). The packed reader maps users through the users table: a store holding events
         of users it lacks is read row by row instead. DataError when the store has no events."""
@@ -192,7 +192,7 @@ class StoreReader:
         from sqlalchemy.exc import DBAPIError
 
         from kitsu_ingest.errors import KitsuIngestError
-        from kitsu_ingest.segment.load import FAVORITE_CODE, OTHER_CODE, STATUS_CODES, load_events, load_users
+        from kitsu_ingest.store.packed import FAVORITE_CODE, OTHER_CODE, STATUS_CODES, load_events, load_users
 
         kinds = [""] * (FAVORITE_CODE + 1)
         kinds[OTHER_CODE] = "other"  # recommender.data.sources.OTHER

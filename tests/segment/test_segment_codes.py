@@ -5,7 +5,7 @@ from __future__ import annotations
 from kitsu_ingest.domain import DEFAULT_FAVORITE_WEIGHT, DEFAULT_STATUS_WEIGHTS, LIBRARY_STATUSES
 from kitsu_ingest.emulator import STATUSES as EMULATED_STATUSES
 from kitsu_ingest.segment.features import CODE_WEIGHTS
-from kitsu_ingest.segment.load import FAVORITE_CODE, STATUS_CODES
+from kitsu_ingest.store.packed import FAVORITE_CODE, STATUS_CODES
 
 
 def test_codes_rank_statuses_by_default_weight() -> None:

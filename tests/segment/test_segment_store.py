@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 
 from kitsu_ingest.segment import store as segment_store
 from kitsu_ingest.segment.features import activity
-from kitsu_ingest.segment.load import load_events, load_users
 from kitsu_ingest.segment.store import latest_run_id, load_cluster_labels, load_tiers, save_run
 from kitsu_ingest.store import Favorite, LibraryEntry, SegmentRun, User, UserSegment, upsert
+from kitsu_ingest.store.packed import load_events, load_users
 
 
 def _fill(engine: Engine, rows: SimpleNamespace) -> None:
