@@ -50,7 +50,8 @@ __all__ = ["CARD_FORMAT", "ModelCard", "SavedModel", "check_writable", "list_mod
 
 LATEST = "latest"
 CARD_FORMAT = 2
-"""1: the first cards (ALS only, no family); 2: `family`, `format`, `families`, `search`, `margin`."""
+"""1: the first cards (ALS only, no family); 2: `family`, `format`, `families`, `search`, `margin` (and, when
+saved by newer code, `intervals` and `margin_test`: optional, so older format-2 cards still load)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,12 @@ class ModelCard:
     """How the search ran: mode, trials, pruned, seed, study, budget."""
     margin: float | None = None
     """How far the family kept beat the runner-up family on validation (relative)."""
+    intervals: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    """{"validation" | "test": {family: {metric: [low, high]}}}: 95% bootstrap intervals over users
+    (cards saved before them have none)."""
+    margin_test: dict[str, Any] | None = None
+    """The paired test of the kept family's margin over the runner-up, and whether they are within
+    noise (`recommender.evaluation.uncertainty.margin_test`); None on older cards."""
     version: str = ""
     created_at: str = ""
     format: int = CARD_FORMAT
@@ -88,7 +95,8 @@ class ModelCard:
                 "metrics": {"validation": self.validation, "test": self.test},
                 "fingerprint": self.fingerprint, "shape": list(self.shape), "nnz": self.nnz,
                 "source": self.source, "filters": self.filters, "config": asdict(self.config),
-                "timings": self.timings, "families": self.families, "search": self.search, "margin": self.margin}
+                "timings": self.timings, "families": self.families, "search": self.search, "margin": self.margin,
+                "intervals": self.intervals, "margin_test": self.margin_test}
 
     @classmethod
     def from_json(cls, document: Any, where: Path | str = "meta.json") -> ModelCard:
@@ -113,7 +121,8 @@ class ModelCard:
                 nnz=int(document["nnz"]), source=dict(document["source"]),
                 filters=dict(document.get("filters", {})), timings=dict(document.get("timings", {})),
                 families=dict(document.get("families", {})), search=dict(document.get("search", {})),
-                margin=document.get("margin"),
+                margin=document.get("margin"), intervals=dict(document.get("intervals") or {}),
+                margin_test=dict(document["margin_test"]) if document.get("margin_test") else None,
                 version=str(document.get("version", "")), created_at=str(document.get("created_at", "")),
                 format=CARD_FORMAT)
         except RecommenderError:

@@ -2,9 +2,11 @@
 
 Every family searched and every baseline (popularity, item-kNN, random, and cluster popularity
 when the store has clusters) is scored on validation; the best of them on validation is the
-model kept, so a baseline that wins is the one served. The figures reported are the test set's,
-for each family's best configuration refitted on train + validation; the model kept is refitted
-on all the data. Event weights learnt by the search (`tune_weights`) are part of a configuration.
+model kept, so a baseline that wins is the one served (with `prefer_cheaper`, the cheapest to
+serve within noise of it: `recommender.evaluation.uncertainty`). The figures reported are the
+test set's, for each family's best configuration refitted on train + validation, with bootstrap
+intervals over users; the model kept is refitted on all the data. Event weights learnt by the
+search (`tune_weights`) are part of a configuration.
 
     card, result = train_and_save(data, TrainConfig(), SearchConfig(seconds=60), model_dir, weights=weights)
 """
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from recommender.data.events import EventWeights
     from recommender.data.interactions import Interactions
     from recommender.data.splits import Split
+    from recommender.evaluation.evaluator import Evaluation
     from recommender.evaluation.tuning import SearchContext
     from recommender.models.base import Model
     from recommender.registry import ModelCard
@@ -54,6 +57,10 @@ class TrainResult:
     search: dict[str, Any] = field(default_factory=dict)
     margin: float | None = None
     """How far the winner's validation figure is above the runner-up family's (relative)."""
+    intervals: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    """{"validation" | "test": {family: {metric: [low, high]}}}: 95% bootstrap intervals over users."""
+    margin_test: dict[str, Any] | None = None
+    """The paired test of the winner's margin over the runner-up (`uncertainty.margin_test`)."""
 
 
 def best_candidates(rows: Sequence[Mapping[str, Any]], k: int) -> dict[str, Candidate]:
@@ -107,8 +114,15 @@ def baseline_rows(context: SearchContext, config: TrainConfig, clusters: Any = N
 def test_candidates(context: SearchContext, candidates: Mapping[str, Candidate], config: TrainConfig,
                     clusters: Any = None) -> dict[str, dict[str, float]]:
     """Each candidate refitted on train + validation and scored on the test set."""
-    from recommender.evaluation.evaluator import EvalSet, evaluate
+    return {family: tested[0].figures for family, tested in _tested(context, candidates, config, clusters).items()}
+
+
+def _tested(context: SearchContext, candidates: Mapping[str, Candidate], config: TrainConfig,
+            clusters: Any = None) -> dict[str, tuple[Evaluation, int]]:
+    """`test_candidates` with each family's per-user values (on the same users) and model bytes."""
+    from recommender.evaluation.evaluator import EvalSet, evaluate_users
     from recommender.evaluation.tuning import fit_candidate
+    from recommender.evaluation.uncertainty import model_bytes
     from recommender.models.als import blas_single_thread
 
     eval_set = EvalSet(context.split.development, context.split.test, config.eval_users, config.seed)
@@ -117,8 +131,45 @@ def test_candidates(context: SearchContext, candidates: Mapping[str, Candidate],
         matrix = context.matrix("development", candidate.params, candidate.weights)
         model = fit_candidate(candidate, matrix, seed=config.seed, labels=clusters)
         with blas_single_thread():
-            out[family] = evaluate(model, eval_set, config.k, auc=True)
+            out[family] = (evaluate_users(model, eval_set, config.k, auc=True), model_bytes(model))
     return out
+
+
+def _validation_users(context: SearchContext, candidates: Mapping[str, Candidate], config: TrainConfig,
+                      clusters: Any = None) -> dict[str, dict[str, np.ndarray]]:
+    """Each candidate's per-user validation values: those the search's EvalSet remembered, else
+    (a configuration another worker scored) those of the candidate fitted on train again."""
+    from recommender.evaluation.evaluator import evaluate_users
+    from recommender.evaluation.tuning import fit_candidate
+
+    out = {}
+    for family, candidate in candidates.items():
+        evaluation = context.eval_set.best_of(family, candidate.validation)
+        if evaluation is None:
+            model = fit_candidate(candidate, context.matrix("train", candidate.params, candidate.weights),
+                                  seed=config.seed, labels=clusters, threads=context.threads)
+            evaluation = evaluate_users(model, context.eval_set, config.k)
+        out[family] = evaluation.per_user
+    return out
+
+
+def _weigh(context: SearchContext, candidates: Mapping[str, Candidate], best: str,
+           tests: Mapping[str, tuple[Evaluation, int]], config: TrainConfig, clusters: Any = None,
+           prefer_cheaper: bool = False) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+    """The family kept (`best`, or with `prefer_cheaper` the cheapest within noise of it), every
+    figure's interval and the paired test of the kept family's margin (`evaluation.uncertainty`)."""
+    from recommender.evaluation.uncertainty import choose, family_intervals, margin_test
+
+    validation = _validation_users(context, candidates, config, clusters)
+    test = {family: evaluation.per_user for family, (evaluation, _) in tests.items()}
+    cost = {family: size for family, (_, size) in tests.items()}
+    primary = {family: users[config.primary] for family, users in validation.items()}
+    choice = choose(best, primary, cost, config.seed, prefer_cheaper=prefer_cheaper)
+    intervals = {"validation": family_intervals(validation, config.seed), "test": family_intervals(test, config.seed)}
+    means = {family: candidate.validation[config.primary] for family, candidate in candidates.items()}
+    tested = margin_test(choice, means, primary, {family: users[config.primary] for family, users in test.items()},
+                         config.primary, config.seed, cost)
+    return choice.kept, intervals, tested
 
 
 def identity(data: Interactions, config: TrainConfig, search: SearchConfig) -> dict[str, Any]:
@@ -153,11 +204,12 @@ def context_for(data: Interactions, config: TrainConfig, search: SearchConfig, s
 
 def train(data: Interactions, config: TrainConfig | None = None, search: SearchConfig | None = None, *,
           clusters: np.ndarray | None = None, refit: bool = True, study: Any = None,
-          on_trial: Callable[..., None] | None = None) -> TrainResult | None:
+          on_trial: Callable[..., None] | None = None, prefer_cheaper: bool = False) -> TrainResult | None:
     """Search on a validation split of `data`, test every family's best, refit the best on all.
 
     `clusters` (one label per user row) adds the cluster-popularity baseline; `study` is an
-    Optuna study to search in (default: a new one in memory). A worker of a shared study
+    Optuna study to search in (default: a new one in memory); `prefer_cheaper` keeps the cheapest
+    family to serve within noise of the best on validation instead of the best. A worker of a shared study
     (`search.storage`) returns None unless it is the one to finish the study (the last one done).
     """
     from recommender.evaluation.study import Worker, open_study
@@ -184,8 +236,12 @@ def train(data: Interactions, config: TrainConfig | None = None, search: SearchC
     searched = time.perf_counter()
     candidates = best_candidates(rows, config.k)
     winner = max(candidates.values(), key=lambda c: (c.validation[config.primary], -c.fit_seconds))
-    test = test_candidates(context, candidates, config, clusters)
+    tests = _tested(context, candidates, config, clusters)
+    test = {family: evaluation.figures for family, (evaluation, _) in tests.items()}
     tested = time.perf_counter()
+    kept, intervals, tested_margin = _weigh(context, candidates, winner.family, tests, config, clusters, prefer_cheaper)
+    winner = candidates[kept]
+    weighed = time.perf_counter()
     model = None
     if refit:
         model = fit_candidate(winner, context.matrix("all", winner.params, winner.weights),
@@ -201,9 +257,9 @@ def train(data: Interactions, config: TrainConfig | None = None, search: SearchC
                "seed": search.seed, "study": study.study_name, "workers": search.workers,
                "budget_seconds": search.seconds, "tune_weights": search.tune_weights}
     timings = {"split_seconds": split - started, "search_seconds": searched - split, "test_seconds": tested - searched,
-               "refit_seconds": time.perf_counter() - tested}
+               "uncertainty_seconds": weighed - tested, "refit_seconds": time.perf_counter() - weighed}
     return TrainResult(winner.family, winner.params, winner.weights, rows, winner.validation, test, families,
-                       model, timings, summary, margin)
+                       model, timings, summary, margin, intervals, tested_margin)
 
 
 def reproduce(card: ModelCard, data: Interactions, clusters: Any = None) -> dict[str, dict[str, float]]:
@@ -231,14 +287,15 @@ def card_of(result: TrainResult, data: Interactions, config: TrainConfig, weight
                      validation=result.validation, test=result.test, fingerprint=data.fingerprint(),
                      shape=data.shape, nnz=data.nnz, source=source, filters=dict(filters or {}),
                      timings=result.timings, families=result.families, search=result.search,
-                     margin=result.margin)
+                     margin=result.margin, intervals=result.intervals, margin_test=result.margin_test)
 
 
 def train_and_save(data: Interactions, config: TrainConfig, search: SearchConfig, model_dir: Path, *,
                    weights: EventWeights, source: dict[str, Any] | None = None,
                    filters: Mapping[str, int] | None = None, clusters: np.ndarray | None = None,
                    study: Any = None, on_trial: Callable[..., None] | None = None,
-                   titles: Mapping[str, str] | None = None) -> tuple[ModelCard | None, TrainResult | None]:
+                   titles: Mapping[str, str] | None = None, prefer_cheaper: bool = False) -> tuple[
+                       ModelCard | None, TrainResult | None]:
     """Train (`train`) and save the refitted model with its card, results and plots under
     `model_dir` (`save_result`; `titles`: a file's item names); returns the saved card (with its
     version) and the training result, or (None, None) for a worker of a shared study that leaves
@@ -249,7 +306,8 @@ def train_and_save(data: Interactions, config: TrainConfig, search: SearchConfig
     from recommender.reports import write_reports
 
     check_writable(model_dir)
-    result = train(data, config, search, clusters=clusters, study=study, on_trial=on_trial)
+    result = train(data, config, search, clusters=clusters, study=study, on_trial=on_trial,
+                   prefer_cheaper=prefer_cheaper)
     if result is None:
         return None, None
     card = card_of(result, data, config, weights, source or {"kind": "unknown"}, filters)

@@ -236,22 +236,23 @@ def train(database_url: str | None, interactions: Path | None, user_col: str, it
         click.echo(json.dumps({"family": result.family, "params": result.params, "weights": result.weights,
                                "validation": result.validation, "test": result.test,
                                "families": result.families, "margin": result.margin, "search": result.search,
+                               "intervals": result.intervals, "margin_test": result.margin_test,
                                "version": card.version if card else None,
                                "data": {"shape": list(data.shape), "nnz": data.nnz},
                                "timings": {"read_seconds": read_seconds, **result.timings}}, indent=2, default=str))
 
 
 def _report(out: Any, result: TrainResult, k: int, card: ModelCard | None, directory: Path, searched: str) -> None:
-    from recommender.cli.tables import families_table, metrics_table, top_table
+    from recommender.cli.tables import families_table, margin_line, metrics_table, top_table
 
     seconds = result.timings
     out.print(f"search: {searched} (search {seconds['search_seconds']:.0f} s, tests {seconds['test_seconds']:.0f} s, "
               f"refit {seconds['refit_seconds']:.0f} s)")
     out.print(top_table(result.rows, k))
-    out.print(families_table(result.families, result.family, k))
-    out.print(metrics_table(result.test, "test (each family's best refitted on train + validation)"))
-    margin = f", {result.margin:+.1%} over the runner-up on validation" if result.margin is not None else ""
-    out.print(f"kept: {result.family}{margin}")
+    out.print(families_table(result.families, result.family, k, result.intervals))
+    out.print(metrics_table(result.test, "test (each family's best refitted on train + validation)",
+                            result.intervals.get("test")))
+    out.print(margin_line(result.family, result.margin, result.margin_test))
     if card is not None:
         out.print(f"saved model {card.version} in {directory}")
 

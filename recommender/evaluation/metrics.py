@@ -91,8 +91,9 @@ def _hits(relevant: csr_matrix, recommended: np.ndarray) -> np.ndarray:
     return dense[rows, recommended].astype(np.float64)
 
 
-def auc_per_user(scores: np.ndarray, seen: csr_matrix, truth: csr_matrix) -> np.ndarray:
-    """Full-ranking AUC for each row of `truth` with a relevant item and a negative candidate.
+def auc_per_user(scores: np.ndarray, seen: csr_matrix, truth: csr_matrix, *, aligned: bool = False) -> np.ndarray:
+    """Full-ranking AUC for each row of `truth` with a relevant item and a negative candidate
+    (`aligned`: one value per row of `truth`, NaN where AUC is undefined).
 
     Candidates are the items not in `seen` (the user's training items); `scores` is dense.
     """
@@ -106,6 +107,8 @@ def auc_per_user(scores: np.ndarray, seen: csr_matrix, truth: csr_matrix) -> np.
         n_pos = len(positives)
         n_neg = n_items - len(seen_u) - n_pos
         if n_pos == 0 or n_neg <= 0:
+            if aligned:
+                out.append(np.nan)
             continue
         row = scores[u].astype(np.float64, copy=True)
         row[seen_u] = -np.inf
