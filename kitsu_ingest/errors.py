@@ -10,6 +10,7 @@
         ├── AuthError         401, a refused login
         ├── RequestRejected   400 and other 4xx that retrying cannot fix
         ├── TransientError    worth retrying: 5xx, 429, 403, timeouts, dropped connections, bad JSON
+        ├── RetryLater        the API asks to wait longer than a client waits (a Retry-After past the cap)
         └── UnreachableError  the host cannot be reached at all
 """
 
@@ -22,6 +23,7 @@ __all__ = [
     "KitsuIngestError",
     "NotFoundError",
     "RequestRejected",
+    "RetryLater",
     "SchemaAheadError",
     "SchemaBehindError",
     "StoreError",
@@ -68,15 +70,23 @@ class RequestRejected(ApiError):
 
 class TransientError(ApiError):
     """A failure worth retrying: 5xx, 429, 403 from the edge, a timeout, a dropped connection,
-    a malformed body. `cause` names it for the statistics; `retry_after` is the server's hint."""
+    a malformed body. `cause` names it for the statistics; `retry_after` is how long to wait before
+    trying again (the server's hint, or the client's own); `costs_attempt` is False for a 429 the
+    client answered by slowing down, which does not count against the attempts of its request."""
 
     def __init__(
-        self, message: str, cause: str, *, retry_after: float | None = None, payload: str | None = None
+        self, message: str, cause: str, *, retry_after: float | None = None, payload: str | None = None,
+        costs_attempt: bool = True,
     ) -> None:
         super().__init__(message)
         self.cause = cause
         self.retry_after = retry_after
         self.payload = payload
+        self.costs_attempt = costs_attempt
+
+
+class RetryLater(ApiError):
+    """The API asks to wait (Retry-After) longer than a client waits: stop, and come back later."""
 
 
 class UnreachableError(ApiError):

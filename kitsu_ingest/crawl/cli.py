@@ -18,7 +18,7 @@ from kitsu_ingest.crawl.progress import DEFAULT_REQUESTS_PER_USER, CrawlProgress
 from kitsu_ingest.crawl.run import run_crawl
 from kitsu_ingest.crawl.status import CrawlStatus, crawl_status
 from kitsu_ingest.domain import MAX_ID
-from kitsu_ingest.errors import ConfigError, UnreachableError
+from kitsu_ingest.errors import ApiError, AuthError, ConfigError, UnreachableError
 from kitsu_ingest.kitsu.config import ApiConfig
 from kitsu_ingest.settings import get_settings
 from kitsu_ingest.store.migrate import open_store
@@ -173,6 +173,11 @@ def crawl_command(
                 f"{exc}. To work offline use --emulator, or serve one with "
                 "`kitsu-ingest emulator --port 8765` and pass --base-url http://127.0.0.1:8765/api/edge"
             ) from None
+        except AuthError:
+            raise
+        except ApiError as exc:  # e.g. a users page of `--all` that kept failing, a Retry-After of days
+            raise ApiError(f"{exc}. The crawl is stored as interrupted: `kitsu-ingest crawl --resume` goes on "
+                           "from there") from None
     if as_json:
         click.echo(json.dumps(summary.as_dict(), indent=2))
     else:

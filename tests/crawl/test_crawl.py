@@ -156,6 +156,21 @@ def test_since_refreshes_only_recent_entries(store: Engine) -> None:
     assert stored_rows(store) == before
 
 
+def test_a_rate_limit_without_retry_after_fails_no_user(tmp_path: Path) -> None:
+    """`emulator --rate-limit --no-retry-after` against `crawl --rate 0`: 429s slow the client down
+    before they cost attempts (users failed once their attempts went on 429s)."""
+    from kitsu_ingest.store import make_engine
+    from kitsu_ingest.store.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path}/limited.db")
+    upgrade(engine)
+    summary = run_crawl(engine, CrawlPlan(sample=60, seed=1), faults=FaultConfig(rate_limit=20, retry_after=False),
+                        max_attempts=3)
+    users = crawled_users(engine)
+    assert summary.status == "done" and summary.users_failed == 0 and len(users) == 60
+    assert summary.retries["429"] > 0 and stored_rows(engine) == truth_rows(users)
+
+
 def test_faults_and_kills_end_in_the_fault_free_store(store: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from kitsu_ingest.store import make_engine
     from kitsu_ingest.store.migrate import upgrade

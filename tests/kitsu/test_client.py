@@ -80,18 +80,20 @@ def test_honours_retry_after() -> None:
 
 @respx.mock
 def test_429_without_retry_after_slows_the_rate_then_recovers() -> None:
-    respx.get(f"{BASE}/users").mock(side_effect=[httpx.Response(429)] + [httpx.Response(200, json=PAGE)] * 120)
+    from kitsu_ingest.kitsu.ratelimit import SLOW_AFTER
+
+    respx.get(f"{BASE}/users").mock(side_effect=[httpx.Response(429)] * SLOW_AFTER + [httpx.Response(200, json=PAGE)])
 
     async def go() -> list[float | None]:
         async with client(rate=20) as kitsu:
-            await kitsu.get("/users")
+            await kitsu.get("/users")  # the 429s cost no attempt (4): they slowed the client down
             slowed = kitsu.rate.rate
             for _ in range(250):
-                kitsu.rate.succeeded()
+                kitsu.rate.succeeded(time.monotonic())
             return [slowed, kitsu.rate.rate]
 
     slowed, recovered = run(go())
-    assert slowed == pytest.approx(14) and recovered == 20
+    assert slowed == pytest.approx(10) and recovered == 20
 
 
 @respx.mock
@@ -222,17 +224,15 @@ def test_pages_fetches_the_rest_at_once() -> None:
 def test_the_token_goes_only_to_the_base_urls_origin() -> None:
     token = httpx.Response(200, json={"access_token": "tok"})
     respx.post("https://kitsu.test/api/oauth/token").mock(return_value=token)
-    first = {"data": [{"id": "1", "type": "users"}], "meta": {"count": 4},
-             "links": {"next": "https://evil.test/api/edge/users?page%5Blimit%5D=1&page%5Boffset%5D=1"}}
-    elsewhere = {"data": [{"id": "2", "type": "users"}], "meta": {"count": 4},
-                 "links": {"next": "http://kitsu.test/api/edge/users?page%5Blimit%5D=1&page%5Boffset%5D=2"}}
-    plain_http = {"data": [{"id": "3", "type": "users"}], "meta": {"count": 4},
-                  "links": {"next": "https://kitsu.test:443/api/edge/users?page%5Blimit%5D=1&page%5Boffset%5D=3"}}
-    last = {"data": [{"id": "4", "type": "users"}], "meta": {"count": 4}, "links": {}}
+    first = {"data": [{"id": "1", "type": "users"}], "meta": {"count": 3},
+             "links": {"next": "http://kitsu.test/api/edge/users?page%5Blimit%5D=1&page%5Boffset%5D=1"}}
+    plain_http = {"data": [{"id": "2", "type": "users"}], "meta": {"count": 3},
+                  "links": {"next": "https://kitsu.test:443/api/edge/users?page%5Blimit%5D=1&page%5Boffset%5D=2"}}
+    last = {"data": [{"id": "3", "type": "users"}], "meta": {"count": 3}, "links": {}}
     home = respx.get(f"{BASE}/users").mock(side_effect=[httpx.Response(200, json=first),
                                                         httpx.Response(200, json=last)])
-    evil = respx.get("https://evil.test/api/edge/users").mock(return_value=httpx.Response(200, json=elsewhere))
     other_scheme = respx.get("http://kitsu.test/api/edge/users").mock(return_value=httpx.Response(200, json=plain_http))
+    evil = respx.get("https://evil.test/api/edge/users").mock(return_value=httpx.Response(200, json=last))
 
     async def go() -> list[str]:
         async with client() as kitsu:
@@ -242,16 +242,19 @@ def test_the_token_goes_only_to_the_base_urls_origin() -> None:
             while True:
                 ids += [r["id"] for r in document.data]
                 if not document.next:
-                    return ids
+                    break
                 document = await kitsu.get(document.next)
+            with pytest.raises(RequestRejected, match=r"refused https://evil\.test/.*not on the API's host"):
+                await kitsu.get("https://evil.test/api/edge/users")
+            return ids
 
-    assert run(go()) == ["1", "2", "3", "4"]
-    # Other origins (another host, another scheme) are followed without the token ...
-    assert "Authorization" not in evil.calls[0].request.headers
+    assert run(go()) == ["1", "2", "3"]
+    # Another scheme of the same host is asked without the token ...
     assert "Authorization" not in other_scheme.calls[0].request.headers
-    # ... and the base URL's origin, its default port spelled out or not, gets it.
+    # ... the base URL's origin, its default port spelled out or not, gets it, and another host nothing.
     assert [c.request.headers.get("Authorization") for c in home.calls] == ["Bearer tok", "Bearer tok"]
-    assert str(home.calls[1].request.url).endswith("page%5Boffset%5D=3")  # the link that named :443
+    assert str(home.calls[1].request.url).endswith("page%5Boffset%5D=2")  # the link that named :443
+    assert not evil.called
 
 
 @respx.mock

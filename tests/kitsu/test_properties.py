@@ -19,7 +19,7 @@ from kitsu_ingest.crawl.mapping import MalformedRecord, anime_row, entry_row, fa
 from kitsu_ingest.domain import LIBRARY_STATUSES, MAX_ID
 from kitsu_ingest.errors import TransientError
 from kitsu_ingest.kitsu import Document, linkage, parse_document, query_of
-from kitsu_ingest.kitsu.client import MAX_PAGES_AT_ONCE, following_pages
+from kitsu_ingest.kitsu.client import MAX_PAGES, following_pages
 from kitsu_ingest.store.models import Anime, Favorite, LibraryEntry, User, table
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -202,7 +202,7 @@ def test_any_body_is_a_document_or_a_transient_error(body: bytes) -> None:
         return
     _check(document)
     pages = following_pages(document)
-    assert pages is None or (len(pages) <= MAX_PAGES_AT_ONCE + 1 and all(isinstance(u, str) for u in pages))
+    assert pages is None or (len(pages) <= MAX_PAGES + 1 and all(isinstance(u, str) for u in pages))
 
 
 LINK = st.builds(
@@ -217,7 +217,7 @@ LINK = st.builds(
 def test_page_links_give_page_urls_or_none(next_link: str, count: int | None) -> None:
     document = Document(url="", data=[], links={"next": next_link}, meta={"count": count})
     pages = following_pages(document)
-    assert pages is None or (len(pages) <= MAX_PAGES_AT_ONCE + 1 and all(isinstance(u, str) for u in pages))
+    assert pages is None or (len(pages) <= MAX_PAGES + 1 and all(isinstance(u, str) for u in pages))
     assert isinstance(query_of(next_link), dict)
 
 
