@@ -25,6 +25,7 @@ from kitsu_ingest.kitsu.jsonapi import query_of
 __all__ = [
     "ANIME_FIELDS",
     "BatchTooLarge",
+    "Failure",
     "Harvest",
     "RecordError",
     "favorite_params",
@@ -84,6 +85,17 @@ class Harvest:
     nsfw_unresolved: int = 0
     fetched_at: datetime | None = None
     """When the batch was fetched: every row it brings carries this time (see `write_harvests`)."""
+    anomalies: list[RecordError] = field(default_factory=list)
+    """What the API's paging did that it should not (a count too low, a links.next that loops)."""
+
+
+@dataclass
+class Failure:
+    """A batch that could not be fetched: its users, why, and the anomalies met trying."""
+
+    user_ids: list[int]
+    error: RecordError
+    anomalies: list[RecordError] = field(default_factory=list)
 
 
 def library_params(user_ids: list[int], since: datetime | None = None) -> dict[str, Any]:
@@ -123,13 +135,17 @@ async def harvest(
     with_favorites: bool = True,
     fetched_at: datetime,
     known_anime: Container[int] = frozenset(),
+    anomalies: list[RecordError] | None = None,
 ) -> Harvest:
     """Fetch, check and map a batch's entries and favourites. Raises ApiError if the API fails
     or keeps answering something other than what was asked, and BatchTooLarge (after one page)
     when several users hold more than `MAX_BATCH_ENTRIES` entries. Included anime whose id is in
-    `known_anime` (already stored by this crawl) are not mapped again."""
+    `known_anime` (already stored by this crawl) are not mapped again. The paging anomalies of
+    the last attempt go to `anomalies` (kept when the harvest fails), which is the harvest's own."""
+    anomalies = [] if anomalies is None else anomalies
     for attempt in range(CONSISTENCY_ATTEMPTS):
-        result = Harvest(user_ids=list(user_ids), fetched_at=fetched_at)
+        anomalies.clear()
+        result = Harvest(user_ids=list(user_ids), fetched_at=fetched_at, anomalies=anomalies)
         collections = [_collect(client, "/library-entries", library_params(user_ids, since), result, entry_row,
                                 result.entries, result.entries_per_user, fetched_at, known_anime)]
         if with_favorites:
@@ -217,10 +233,16 @@ async def _collect(
     known_anime: Container[int],
 ) -> bool:
     """Map every page of a collection as it arrives (raw pages are not kept), checking that the
-    filter came back; True when as many distinct records came as `meta.count` promised."""
+    filter came back; True when at least as many distinct records came as `meta.count` promised
+    (more is an anomaly: pages are followed while `links.next` names one, never cut at the count)."""
     seen: set[str] = set()
     count: int | None = None
-    async with aclosing(client.pages(path, params)) as pages:  # closed (its requests cancelled) if we stop
+    users = f"users {result.user_ids[0]}..{result.user_ids[-1]}"
+
+    def anomaly(kind: str, message: str, url: str) -> None:
+        result.anomalies.append(RecordError(kind, f"{users}, {path}: {message}", None, url))
+
+    async with aclosing(client.pages(path, params, on_anomaly=anomaly)) as pages:  # closed if we stop
         async for document in pages:
             if count is None:
                 count = document.count
@@ -237,7 +259,9 @@ async def _collect(
                 if resource["id"] not in seen:
                     seen.add(resource["id"])
                     _map(result, resource, mapper, fetched_at, rows, per_user)
-    return count is not None and len(seen) == count
+    if count is not None and len(seen) > count:
+        anomaly("count-too-low", f"{len(seen)} records came, meta.count said {count}", path)
+    return count is not None and len(seen) >= count
 
 
 def _check_filter(url: str, asked: set[int]) -> None:

@@ -20,7 +20,7 @@ from types import EllipsisType
 from sqlalchemy.engine import Engine
 
 from kitsu_ingest.crawl import ledger
-from kitsu_ingest.crawl.fetch import MAX_BATCH_ENTRIES, BatchTooLarge, Harvest, RecordError, harvest
+from kitsu_ingest.crawl.fetch import MAX_BATCH_ENTRIES, BatchTooLarge, Failure, Harvest, RecordError, harvest
 from kitsu_ingest.crawl.progress import CrawlProgress
 from kitsu_ingest.crawl.tasks import gather_or_cancel
 from kitsu_ingest.crawl.writer import write_harvests
@@ -74,7 +74,7 @@ async def fetch_and_write(
     """Harvest every batch with `client.concurrency` fetchers; one writer streams the results to
     the store (a full crawl, or with `since`, entries updated since then)."""
     todo: asyncio.Queue[Batch | None] = asyncio.Queue(maxsize=client.concurrency)
-    results: asyncio.Queue[Harvest | tuple[list[int], RecordError] | None] = asyncio.Queue(maxsize=2)
+    results: asyncio.Queue[Harvest | Failure | None] = asyncio.Queue(maxsize=2)
     fetchers = client.concurrency
 
     async def feed() -> None:
@@ -85,9 +85,10 @@ async def fetch_and_write(
 
     async def fetch_batch(batch: Batch) -> None:
         ids = [uid for uid, _ in batch]
+        anomalies: list[RecordError] = []
         try:
             result = await harvest(client, ids, since=since, with_favorites=any(favs > 0 for _, favs in batch),
-                                   fetched_at=ledger.utcnow(), known_anime=anime_seen)
+                                   fetched_at=ledger.utcnow(), known_anime=anime_seen, anomalies=anomalies)
         except BatchTooLarge as heavy:
             for part in split_batch(batch, heavy.entries):
                 await fetch_batch(part)
@@ -95,7 +96,7 @@ async def fetch_and_write(
         except (TransientError, RequestRejected, NotFoundError) as exc:
             payload = getattr(exc, "payload", None)
             cause = getattr(exc, "cause", type(exc).__name__)
-            await results.put((ids, RecordError(f"failed-{cause}", str(exc), payload)))
+            await results.put(Failure(ids, RecordError(f"failed-{cause}", str(exc), payload), anomalies))
             return
         await results.put(result)
 
@@ -127,14 +128,14 @@ async def _write(
     engine: Engine,
     run: ledger.Run,
     full: bool,
-    results: asyncio.Queue[Harvest | tuple[list[int], RecordError] | None],
+    results: asyncio.Queue[Harvest | Failure | None],
     progress: CrawlProgress,
     anime_seen: set[int],
     report: Callable[[], None],
 ) -> None:
     """Collect harvests and write them a few thousand rows at a time (or every second)."""
     pending: list[Harvest] = []
-    failures: list[tuple[list[int], RecordError]] = []
+    failures: list[Failure] = []
     rows = 0
     last = time.monotonic()
 
@@ -151,12 +152,14 @@ async def _write(
             progress.nsfw_resolved += h.nsfw_resolved
             progress.nsfw_unresolved += h.nsfw_unresolved
             progress.record_errors += len(h.errors)
-        progress.users_failed += sum(len(ids) for ids, _ in failures)
+        progress.users_failed += sum(len(f.user_ids) for f in failures)
+        for anomaly in [a for h in pending for a in h.anomalies] + [a for f in failures for a in f.anomalies]:
+            progress.note(anomaly.kind)
         write_harvests(engine, run, pending, failures, full=full, summary=progress.as_dict())
         pending, failures, rows, last = [], [], 0, time.monotonic()
         report()
 
-    item: Harvest | tuple[list[int], RecordError] | EllipsisType | None
+    item: Harvest | Failure | EllipsisType | None
     while True:
         try:
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
@@ -170,7 +173,7 @@ async def _write(
         if isinstance(item, Harvest):
             pending.append(item)
             rows += len(item.entries) + len(item.favorites) + 1
-        elif isinstance(item, tuple):
+        elif isinstance(item, Failure):
             failures.append(item)
         if (pending or failures) and (rows >= FLUSH_ROWS or time.monotonic() - last >= FLUSH_SECONDS):
             flush()

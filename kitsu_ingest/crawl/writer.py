@@ -11,7 +11,7 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from kitsu_ingest.crawl.delta import DeltaPage
-from kitsu_ingest.crawl.fetch import Harvest, RecordError
+from kitsu_ingest.crawl.fetch import Failure, Harvest, RecordError
 from kitsu_ingest.crawl.ledger import Run, mark_touched, update_params, utcnow
 from kitsu_ingest.store.models import Anime, CrawlError, CrawlRun, CrawlUser, Favorite, LibraryEntry, User, table
 from kitsu_ingest.store.upsert import upsert
@@ -30,14 +30,14 @@ def write_harvests(
     engine: Engine,
     run: Run,
     harvests: Sequence[Harvest],
-    failures: Sequence[tuple[list[int], RecordError]],
+    failures: Sequence[Failure],
     *,
     full: bool,
     summary: dict[str, Any] | None = None,
 ) -> None:
     """One transaction: the batches' anime, entries and favourites; for a full crawl, the user's
-    rows that Kitsu no longer serves are deleted; the users move to `done` (or `failed`); the
-    run's progress so far (`summary`) is stored with them."""
+    rows that Kitsu no longer serves are deleted; the users move to `done` (or `failed`); errors
+    and anomalies are filed; the run's progress so far (`summary`) is stored with them."""
     now = utcnow()
     with engine.begin() as conn:
         anime = {aid: row for h in harvests for aid, row in h.anime.items()}
@@ -62,13 +62,15 @@ def write_harvests(
                         updated_at=now,
                     )
                 )
-        for user_ids, error in failures:
+        for failure in failures:
             conn.execute(
                 update(_USERS_STATE)
-                .where(_USERS_STATE.c.run_id == run.id, _USERS_STATE.c.user_id.in_(user_ids))
-                .values(state="failed", attempts=_USERS_STATE.c.attempts + 1, error=error.message[:500], updated_at=now)
+                .where(_USERS_STATE.c.run_id == run.id, _USERS_STATE.c.user_id.in_(failure.user_ids))
+                .values(state="failed", attempts=_USERS_STATE.c.attempts + 1, error=failure.error.message[:500],
+                        updated_at=now)
             )
-        _insert_errors(conn, run, [e for h in harvests for e in h.errors] + [e for _, e in failures], now)
+        errors = [e for h in harvests for e in (*h.errors, *h.anomalies)]
+        _insert_errors(conn, run, errors + [e for f in failures for e in (f.error, *f.anomalies)], now)
         _beat(conn, run, now, summary)
 
 
