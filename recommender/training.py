@@ -158,17 +158,15 @@ def _weigh(context: SearchContext, candidates: Mapping[str, Candidate], best: st
            prefer_cheaper: bool = False) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
     """The family kept (`best`, or with `prefer_cheaper` the cheapest within noise of it), every
     figure's interval and the paired test of the kept family's margin (`evaluation.uncertainty`)."""
-    from recommender.evaluation.uncertainty import choose, family_intervals, margin_test
+    from recommender.evaluation.uncertainty import choose, margin_test, resample
 
-    validation = _validation_users(context, candidates, config, clusters)
-    test = {family: evaluation.per_user for family, (evaluation, _) in tests.items()}
+    validation = resample(_validation_users(context, candidates, config, clusters), config.seed)
+    test = resample({family: evaluation.per_user for family, (evaluation, _) in tests.items()}, config.seed)
     cost = {family: size for family, (_, size) in tests.items()}
-    primary = {family: users[config.primary] for family, users in validation.items()}
-    choice = choose(best, primary, cost, config.seed, prefer_cheaper=prefer_cheaper)
-    intervals = {"validation": family_intervals(validation, config.seed), "test": family_intervals(test, config.seed)}
-    means = {family: candidate.validation[config.primary] for family, candidate in candidates.items()}
-    tested = margin_test(choice, means, primary, {family: users[config.primary] for family, users in test.items()},
-                         config.primary, config.seed, cost)
+    choice = choose(best, validation, config.primary, cost, prefer_cheaper=prefer_cheaper)
+    figures = {family: candidate.validation[config.primary] for family, candidate in candidates.items()}
+    tested = margin_test(choice, figures, validation, test, config.primary, cost)
+    intervals = {"validation": validation.intervals(), "test": test.intervals()}
     return choice.kept, intervals, tested
 
 

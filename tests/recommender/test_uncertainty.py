@@ -15,13 +15,7 @@ from recommender.data.events import EventWeights, frame_columns, from_events
 from recommender.evaluation.evaluator import EvalSet, evaluate, evaluate_users
 from recommender.evaluation.metrics import auc_per_user
 from recommender.evaluation.tuning import SearchConfig
-from recommender.evaluation.uncertainty import (
-    bootstrap_intervals,
-    choose,
-    family_intervals,
-    margin_test,
-    paired_difference,
-)
+from recommender.evaluation.uncertainty import choose, margin_test, resample
 from recommender.models.als import ALS
 from recommender.registry import ModelCard, load_model
 from recommender.training import TrainConfig, train, train_and_save
@@ -67,54 +61,62 @@ def test_the_eval_set_remembers_each_familys_best_evaluation() -> None:
     assert data.best_of("als", bad.figures) is None and data.best_of("ease", good.figures) is None
 
 
+def _interval(values: np.ndarray, seed: int) -> list[float] | None:
+    return resample({"f": {"m": values}}, seed).interval("f", "m")
+
+
 def test_the_bootstrap_is_seeded_and_as_wide_as_the_standard_error() -> None:
     values = (np.random.default_rng(0).random(4000) < 0.3).astype(float)
-    first = bootstrap_intervals({"x": values}, seed=7)["x"]
-    assert first == bootstrap_intervals({"x": values}, seed=7)["x"] != bootstrap_intervals({"x": values}, seed=8)["x"]
+    first = _interval(values, seed=7)
+    assert first is not None and first == _interval(values, seed=7) != _interval(values, seed=8)
     low, high = first
     half = 1.96 * values.std() / np.sqrt(len(values))
     assert low < values.mean() < high
     assert high - low == pytest.approx(2 * half, rel=0.15)
     with_gaps = np.where(np.arange(4000) % 2 == 0, values, np.nan)  # NaN: left out of each mean
-    low2, high2 = bootstrap_intervals({"x": with_gaps}, seed=7)["x"]
-    assert low2 < np.nanmean(with_gaps) < high2 and high2 - low2 > high - low
-    assert bootstrap_intervals({"none": np.full(10, np.nan)}, seed=0) == {}
+    gapped = _interval(with_gaps, seed=7)
+    assert gapped is not None and gapped[0] < np.nanmean(with_gaps) < gapped[1] and gapped[1] - gapped[0] > high - low
+    assert _interval(np.full(10, np.nan), seed=0) is None
+    assert resample({"f": {"m": np.zeros(0)}}, seed=0).intervals() == {}
 
 
 def test_a_paired_difference_sees_what_two_separate_intervals_miss() -> None:
     rng = np.random.default_rng(1)
     a = rng.random(500)
     b = a - 0.01 + rng.normal(0, 0.005, 500)  # a little worse, user by user
-    intervals = family_intervals({"a": {"m": a}, "b": {"m": b}}, seed=0)
+    resampled = resample({"a": {"m": a}, "b": {"m": b}, "same": {"m": a.copy()}}, seed=0)
+    intervals = resampled.intervals()
     assert intervals["a"]["m"][0] < intervals["b"]["m"][1]  # the two intervals overlap...
-    paired = paired_difference(a, b, seed=0)
+    paired = resampled.difference("a", "b", "m")
     assert paired["interval"][0] > 0 and not paired["within_noise"]  # ...the paired one excludes 0
     assert paired["difference"] == pytest.approx(0.01, abs=0.002)
-    same = paired_difference(a, a.copy(), seed=0)
+    same = resampled.difference("a", "same", "m")
     assert same["difference"] == 0 and same["interval"] == [0.0, 0.0] and same["within_noise"]
+    assert resampled.means["a", "m"].shape == (1000,)
 
 
-def test_the_cheapest_family_within_noise_of_the_best_is_kept() -> None:
+def test_the_cheapest_family_within_noise_of_the_best_is_kept_when_asked() -> None:
     rng = np.random.default_rng(2)
     best = rng.random(300)
     tied = best + rng.normal(0, 0.05, 300) - 0.001  # within noise of the best
     worse = best - 0.2
-    validation = {"ease": best, "als": tied, "popularity": worse, "random": tied.copy()}
+    validation = resample({name: {"ndcg@10": values} for name, values in
+                           {"ease": best, "als": tied, "popularity": worse, "random": tied.copy()}.items()}, seed=0)
     cost = {"ease": 100, "als": 10, "popularity": 1, "random": 0}
-    named = choose("ease", validation, cost, seed=0)
+    named = choose("ease", validation, "ndcg@10", cost)
     assert named.kept == "ease" and named.cheapest == "als"  # by default the best is kept, the cheapest named
-    choice = choose("ease", validation, cost, seed=0, prefer_cheaper=True)
+    choice = choose("ease", validation, "ndcg@10", cost, prefer_cheaper=True)
     assert choice.kept == "als" and set(choice.within_noise) == {"als", "random"}  # random is never kept for cost
-    assert choose("ease", validation, {**cost, "als": 1000}, seed=0, prefer_cheaper=True).kept == "ease"
-    assert choose("ease", validation, {}, seed=0, prefer_cheaper=True).kept == "ease"  # costs unknown: the best
-    means = {name: float(values.mean()) for name, values in validation.items()}
-    tested = margin_test(choice, means, validation, validation, "ndcg@10", 0, cost)
+    assert choose("ease", validation, "ndcg@10", {**cost, "als": 1000}, prefer_cheaper=True).kept == "ease"
+    assert choose("ease", validation, "ndcg@10", {}, prefer_cheaper=True).kept == "ease"  # costs unknown: the best
+    figures = {family: value for (family, _), value in validation.observed.items()}
+    tested = margin_test(choice, figures, validation, validation, "ndcg@10", cost)
     assert tested is not None
     assert tested["runner_up"] == "ease" and tested["kept_for_cost"] and tested["within_noise"]
     assert tested["cheapest_within_noise"] == "als"
     assert tested["validation"]["difference"] < 0 < tested["validation"]["interval"][1]
-    alone = choose("ease", {"ease": best}, cost, seed=0)
-    assert margin_test(alone, {"ease": 1.0}, {"ease": best}, {"ease": best}, "ndcg@10", 0, cost) is None
+    alone = resample({"ease": {"ndcg@10": best}}, seed=0)
+    assert margin_test(choose("ease", alone, "ndcg@10", cost), {"ease": 1.0}, alone, alone, "ndcg@10", cost) is None
 
 
 def test_training_gives_every_figure_an_interval_and_tests_the_margin() -> None:
