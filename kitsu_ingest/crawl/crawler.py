@@ -24,7 +24,7 @@ from kitsu_ingest.crawl.fetch import RecordError
 from kitsu_ingest.crawl.mapping import MalformedRecord, id_of, user_row
 from kitsu_ingest.crawl.pipeline import Batch, batch_size, fetch_and_write, pending_batches
 from kitsu_ingest.crawl.plan import PAGE, CrawlPlan, sample_offsets
-from kitsu_ingest.crawl.progress import CrawlProgress, projected_seconds
+from kitsu_ingest.crawl.progress import CrawlProgress, if_stored, projected_seconds
 from kitsu_ingest.crawl.tasks import gather_or_cancel
 from kitsu_ingest.crawl.users_pages import UsersCursor, read_page
 from kitsu_ingest.crawl.writer import record_errors, write_delta_page
@@ -79,16 +79,16 @@ class _Crawl:
                  on_progress: Callable[[CrawlProgress], None] | None) -> None:
         self.engine, self.client, self.run_ = engine, client, run
         self.plan = _resumed_plan(engine, run) if run.resumed else plan
-        self.progress = CrawlProgress(run_id=run.id)
+        self.before = CrawlProgress.from_dict(run.summary)  # the earlier sessions' of a resumed run
+        self.progress = CrawlProgress.resumed(run.id, run.summary)
         self.on_progress = on_progress
         self.started = time.monotonic()
-        self.anime_seen: set[int] = set()
+        self.anime_seen: set[int] = ledger.anime_stored_by(engine, run) if run.resumed else set()
 
     def report(self) -> None:
         p = self.progress
-        p.requests = self.client.stats.requests
-        p.retries = dict(self.client.stats.retries)
-        p.elapsed = time.monotonic() - self.started
+        p.add_session(self.before, self.client.stats.requests, self.client.stats.retries,
+                      time.monotonic() - self.started)
         if self.on_progress:
             self.on_progress(p)
 
@@ -303,20 +303,21 @@ class _Crawl:
     async def _write_delta_page(self, page: Any) -> None:
         p = self.progress
         page.harvest.anime = {k: v for k, v in page.harvest.anime.items() if k not in self.anime_seen}
-        p.delta_pages += 1
-        p.delta_entries += len(page.harvest.entries)
-        p.entries += len(page.harvest.entries)
-        p.anime += len(page.harvest.anime)
-        p.nsfw_resolved += page.harvest.nsfw_resolved
-        p.nsfw_unresolved += page.harvest.nsfw_unresolved
-        p.record_errors += len(page.harvest.errors)
-        for error in page.anomalies:
-            p.note(error.kind)
-        self.report()
-        touched, new = await asyncio.to_thread(write_delta_page, self.engine, self.run_, page, p.as_dict())
+        with if_stored(p):
+            p.delta_pages += 1
+            p.delta_entries += len(page.harvest.entries)
+            p.entries += len(page.harvest.entries)
+            p.anime += len(page.harvest.anime)
+            p.nsfw_resolved += page.harvest.nsfw_resolved
+            p.nsfw_unresolved += page.harvest.nsfw_unresolved
+            p.record_errors += len(page.harvest.errors)
+            for error in page.anomalies:
+                p.note(error.kind)
+            touched, new = await asyncio.to_thread(write_delta_page, self.engine, self.run_, page, p.as_dict())
         self.anime_seen.update(page.harvest.anime)
         p.delta_users += touched
         p.new_users += new
+        self.report()
 
 
 def _cancel(ahead: deque[tuple[int, asyncio.Future[Document]]]) -> None:

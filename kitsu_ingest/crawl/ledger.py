@@ -21,13 +21,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from kitsu_ingest.crawl.lock import CrawlLock, holder, try_lock
 from kitsu_ingest.errors import ConfigError, StoreError
-from kitsu_ingest.store.models import CrawlRun, CrawlUser, User, table
+from kitsu_ingest.store.models import Anime, CrawlRun, CrawlUser, User, table
 from kitsu_ingest.store.upsert import upsert
 
 __all__ = [
     "ABANDONED",
     "STALE_AFTER",
     "Run",
+    "anime_stored_by",
     "discovered_users",
     "finish_run",
     "heartbeat",
@@ -47,7 +48,7 @@ STALE_AFTER = timedelta(seconds=60)
 """Without an OS-level lock, a running run silent this long is taken for dead."""
 ABANDONED = "abandoned"
 """The status of a run that can never be resumed (its stored plan is invalid): `--resume` skips it."""
-_RUNS, _USERS_STATE, _USERS = table(CrawlRun), table(CrawlUser), table(User)
+_RUNS, _USERS_STATE, _USERS, _ANIME = table(CrawlRun), table(CrawlUser), table(User), table(Anime)
 
 
 def utcnow() -> datetime:
@@ -63,6 +64,8 @@ class Run:
     params: dict[str, Any]
     resumed: bool
     lock: CrawlLock | None = field(default=None, repr=False, compare=False)
+    summary: dict[str, Any] = field(default_factory=dict)
+    """What a resumed run's earlier sessions stored of their progress (empty for a new run)."""
 
 
 def _lock_writers(conn: Connection) -> None:
@@ -122,7 +125,7 @@ def _open_run(engine: Engine, params: dict[str, Any], base_url: str, *, resume: 
             conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(status="interrupted"))
         if resume:
             row = conn.execute(
-                select(_RUNS.c.id, _RUNS.c.params)
+                select(_RUNS.c.id, _RUNS.c.params, _RUNS.c.summary)
                 .where(_RUNS.c.status.not_in(("done", ABANDONED)))
                 .order_by(_RUNS.c.id.desc())
                 .limit(1)
@@ -132,7 +135,7 @@ def _open_run(engine: Engine, params: dict[str, Any], base_url: str, *, resume: 
             conn.execute(
                 update(_RUNS).where(_RUNS.c.id == row.id).values(status="running", heartbeat_at=now)
             )
-            return Run(row.id, dict(row.params) | {"owner": owner}, resumed=True)
+            return Run(row.id, dict(row.params) | {"owner": owner}, resumed=True, summary=dict(row.summary or {}))
         run_id = conn.execute(
             insert(_RUNS)
             .values(started_at=now, heartbeat_at=now, status="running", base_url=base_url, params=params)
@@ -246,6 +249,14 @@ def touched_users(engine: Engine, run_id: int) -> tuple[int, ...]:
             .where(_USERS_STATE.c.run_id == run_id, _USERS_STATE.c.state == "touched")
             .order_by(_USERS_STATE.c.user_id)
         ).scalars())
+
+
+def anime_stored_by(engine: Engine, run: Run) -> set[int]:
+    """Ids of the anime stored since the run started: those its earlier sessions wrote (a resumed
+    run writes each anime once, and counts it once, over all its sessions)."""
+    started = select(_RUNS.c.started_at).where(_RUNS.c.id == run.id).scalar_subquery()
+    with engine.connect() as conn:
+        return set(conn.execute(select(_ANIME.c.id).where(_ANIME.c.fetched_at >= started)).scalars())
 
 
 def measured_requests_per_user(engine: Engine) -> float | None:

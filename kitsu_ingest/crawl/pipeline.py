@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from kitsu_ingest.crawl import ledger
 from kitsu_ingest.crawl.fetch import MAX_BATCH_ENTRIES, BatchTooLarge, Failure, Harvest, RecordError, harvest
-from kitsu_ingest.crawl.progress import CrawlProgress
+from kitsu_ingest.crawl.progress import CrawlProgress, if_stored
 from kitsu_ingest.crawl.tasks import gather_or_cancel
 from kitsu_ingest.crawl.writer import write_harvests
 from kitsu_ingest.errors import NotFoundError, RequestRejected, TransientError
@@ -144,18 +144,19 @@ async def _write(
         for h in pending:  # each anime once per crawl, however many users have it
             h.anime = {k: v for k, v in h.anime.items() if k not in anime_seen}
             anime_seen.update(h.anime)
-        for h in pending:
-            progress.users_done += len(h.user_ids)
-            progress.entries += len(h.entries)
-            progress.favorites += len(h.favorites)
-            progress.anime += len(h.anime)
-            progress.nsfw_resolved += h.nsfw_resolved
-            progress.nsfw_unresolved += h.nsfw_unresolved
-            progress.record_errors += len(h.errors)
-        progress.users_failed += sum(len(f.user_ids) for f in failures)
-        for anomaly in [a for h in pending for a in h.anomalies] + [a for f in failures for a in f.anomalies]:
-            progress.note(anomaly.kind)
-        write_harvests(engine, run, pending, failures, full=full, summary=progress.as_dict())
+        with if_stored(progress):  # a failed write ends the crawl: what it would have stored is not counted
+            for h in pending:
+                progress.users_done += len(h.user_ids)
+                progress.entries += len(h.entries)
+                progress.favorites += len(h.favorites)
+                progress.anime += len(h.anime)
+                progress.nsfw_resolved += h.nsfw_resolved
+                progress.nsfw_unresolved += h.nsfw_unresolved
+                progress.record_errors += len(h.errors)
+            progress.users_failed += sum(len(f.user_ids) for f in failures)
+            for anomaly in [a for h in pending for a in h.anomalies] + [a for f in failures for a in f.anomalies]:
+                progress.note(anomaly.kind)
+            write_harvests(engine, run, pending, failures, full=full, summary=progress.as_dict())
         pending, failures, rows, last = [], [], 0, time.monotonic()
         report()
 

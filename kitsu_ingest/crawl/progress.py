@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_REQUESTS_PER_USER", "CrawlProgress", "projected_seconds"]
+__all__ = ["DEFAULT_REQUESTS_PER_USER", "CrawlProgress", "if_stored", "projected_seconds"]
 
 DEFAULT_REQUESTS_PER_USER = 1.25
 """Requests per user of a crawl before any is measured (bench/bench_crawl.py on the emulator, whose
@@ -77,6 +81,36 @@ class CrawlProgress:
         """A stored summary back as progress (derived and unknown keys ignored)."""
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in values.items() if k in known})
+
+    @classmethod
+    def resumed(cls, run_id: int, stored: dict[str, Any]) -> CrawlProgress:
+        """The progress a resumed run starts from: what its earlier sessions counted as they went
+        (the session adds to it); the users it counts from its ledger, as the run goes."""
+        before = cls.from_dict(stored)
+        return cls(run_id=run_id, **{name: copy.deepcopy(getattr(before, name)) for name in _SUMMED})
+
+    def add_session(self, before: CrawlProgress, requests: int, retries: dict[str, int], elapsed: float) -> None:
+        """Set the client's counts and the time: this session's, added to the earlier sessions'."""
+        self.requests = before.requests + requests
+        self.retries = dict(Counter(before.retries) + Counter(retries))
+        self.elapsed = before.elapsed + elapsed
+
+
+_SUMMED = ("entries", "favorites", "anime", "nsfw_resolved", "nsfw_unresolved", "record_errors", "anomalies",
+           "delta_pages", "delta_entries", "delta_users", "new_users", "site_users")
+"""What a run counts as it goes, session after session (requests, retries and time: `add_session`)."""
+
+
+@contextmanager
+def if_stored(progress: CrawlProgress) -> Iterator[None]:
+    """Counts changed in the block stand only if it ends: when the write it counts fails, the
+    progress is as it was, so that the summary stored for a resume counts nothing twice."""
+    before = copy.deepcopy(vars(progress))
+    try:
+        yield
+    except BaseException:
+        vars(progress).update(before)
+        raise
 
 
 def projected_seconds(users: int, rate: float | None, requests_per_user: float | None) -> float | None:
