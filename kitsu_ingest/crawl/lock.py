@@ -17,7 +17,7 @@ import socket
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from kitsu_ingest.errors import StoreError
@@ -27,7 +27,7 @@ try:
 except ImportError:  # pragma: no cover - not a POSIX system
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["CRAWL_LOCK_KEY", "CrawlLock", "holder", "lock_path", "try_lock"]
+__all__ = ["CRAWL_LOCK_KEY", "CrawlLock", "held", "holder", "lock_path", "try_lock"]
 
 CRAWL_LOCK_KEY = 7021121
 """PostgreSQL advisory lock key of the crawl lock (advisory locks are per database)."""
@@ -100,6 +100,33 @@ def try_lock(engine: Engine) -> CrawlLock | None:
     file.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
     file.flush()
     return CrawlLock(file=file)
+
+
+def held(engine: Engine) -> bool | None:
+    """Whether a live process holds the store's crawl lock (None where the OS cannot keep one).
+    PostgreSQL's is looked up in pg_locks; a SQLite store's lock file is tested with a shared
+    `flock` let go at once (a crawl starting at that very instant is refused as if one ran)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            return bool(conn.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = :key "
+                "AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ), {"key": CRAWL_LOCK_KEY}).scalar_one())
+    path = lock_path(engine)
+    if path is None or fcntl is None:
+        return None
+    try:
+        file = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return None
+    with file:
+        try:
+            fcntl.flock(file, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False  # closing the file lets the shared lock go
 
 
 def holder(engine: Engine) -> str | None:

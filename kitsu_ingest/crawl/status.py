@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from kitsu_ingest.crawl import ledger
+from kitsu_ingest.crawl.lock import held
 from kitsu_ingest.crawl.progress import CrawlProgress
 from kitsu_ingest.errors import ConfigError
 from kitsu_ingest.store.models import CrawlRun, table
@@ -32,12 +33,19 @@ class CrawlStatus:
     params: dict[str, Any]
     states: dict[str, int]
     progress: CrawlProgress
+    locked: bool | None = None
+    """Whether a live process holds the store's crawl lock (None where the OS cannot keep one)."""
 
     @property
     def alive(self) -> bool:
-        """Running, and heard from within the last minute (`ledger.STALE_AFTER`)."""
-        return self.status == "running" and self.heartbeat_at is not None and \
-            ledger.utcnow() - self.heartbeat_at < ledger.STALE_AFTER
+        """Running, and its process alive: it holds the store's crawl lock (a run killed, even by
+        `kill -9`, holds it no more), or, where there is no such lock, it was heard from within the
+        last minute (`ledger.STALE_AFTER`)."""
+        if self.status != "running":
+            return False
+        if self.locked is not None:
+            return self.locked
+        return self.heartbeat_at is not None and ledger.utcnow() - self.heartbeat_at < ledger.STALE_AFTER
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,4 +75,4 @@ def crawl_status(engine: Engine, run_id: int | None = None) -> CrawlStatus:
     progress.users_done = states["done"]
     progress.users_failed = states["failed"]
     return CrawlStatus(run.id, row["status"], row["started_at"], row["heartbeat_at"], row["finished_at"],
-                       run.params, states, progress)
+                       run.params, states, progress, held(engine) if row["status"] == "running" else None)
