@@ -62,6 +62,17 @@ def describe_url(url: URL | str) -> str:
     return mask_password(text)
 
 
+def _refuse_in_memory(url: URL) -> None:
+    """An in-memory SQLite database is gone when the command that made it ends: as a store it was
+    upgraded, then found empty by the next command, for ever."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:") or url.query.get("mode") == "memory":
+        raise ConfigError(
+            f"DATABASE_URL {describe_url(url)} is an in-memory SQLite database, gone when the command ends: "
+            "give the store a file, e.g. sqlite:///data/kitsu.db"
+        )
+
+
 def _prepare_sqlite_path(url: URL, *, create: bool) -> None:
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
@@ -103,11 +114,13 @@ def make_engine(url: str | URL, *, check: bool = True, create: bool = True, one_
     a cache of its own (64 MiB by default, once the file is larger), and a crawl whose threads warmed
     one each grew by that much per thread; SQLite writes one transaction at a time anyway (memray and
     bench/bench_crawl.py, in issue 13's note: the crawl's peak RSS went from 406 MB to 244 MB).
-    Raises ConfigError for a malformed or unsupported URL, StoreError when it cannot connect.
+    Raises ConfigError for a malformed or unsupported URL, or an in-memory SQLite one (no store),
+    StoreError when it cannot connect.
     """
     parsed = url if isinstance(url, URL) else parse_database_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
+        _refuse_in_memory(parsed)
         _prepare_sqlite_path(parsed, create=create)
         kwargs["connect_args"] = {"timeout": 30}
         one_connection = one_connection and parsed.database not in (None, "", ":memory:")

@@ -114,3 +114,12 @@ def test_an_unknown_target_revision_is_one_line(store_url: str, command: str) ->
     engine = make_engine(store_url)
     assert current_revision(engine) == head_revision()
     engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:",
+                                 "sqlite:///file::memory:?uri=true", "sqlite:///file:store?mode=memory&uri=true"])
+def test_an_in_memory_store_is_refused_in_one_line(url: str) -> None:
+    for args in (["db", "upgrade"], ["stats"], ["crawl", "--users", "1", "--emulator"]):
+        code, out, err = run(*args, "--database-url", url)
+        assert code == 2 and err.strip().count("\n") == 0, (args, err)
+        assert "is an in-memory SQLite database, gone when the command ends" in err and "upgraded" not in out
