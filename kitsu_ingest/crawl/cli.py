@@ -297,6 +297,9 @@ def _print_summary(p: CrawlProgress) -> None:
                                          f"{p.new_users:,} new users crawled whole")
     console = Console()
     console.print(table)
+    if p.asked:
+        console.print(f"The site lists {p.users_total:,} users, fewer than the {p.asked:,} asked for: "
+                      "all of them were crawled.", soft_wrap=True)
     if p.users_failed:
         console.print(f"{p.users_failed} users failed: run `kitsu-ingest crawl --resume` to retry them.")
     if p.delta_pages:

@@ -151,6 +151,8 @@ class _Crawl:
             total = max(0, (await self.client.get("/users", {"page[limit]": 1})).count or 0)
             ledger.update_params(self.engine, self.run_, total=total)
         sample = plan.sample
+        if sample > total:  # every user of the site, and the summary says so
+            self.progress.asked = sample
         await _gather_bounded(
             (self._register_page({"page[limit]": PAGE, "page[offset]": offset}, min(PAGE, sample - PAGE * i))
              for i, offset in enumerate(sample_offsets(total, sample, plan.seed))),

@@ -44,6 +44,8 @@ class CrawlProgress:
     delta_entries: int = 0
     delta_users: int = 0
     new_users: int = 0
+    asked: int | None = None
+    """Set for a sample larger than the site: the users it asked for (the site's were all crawled)."""
     projected_seconds: float | None = None
     """At the start of `--all`: the whole site's duration at the chosen rate."""
     prior_requests_per_user: float | None = None
@@ -97,7 +99,7 @@ class CrawlProgress:
 
 
 _SUMMED = ("entries", "favorites", "anime", "nsfw_resolved", "nsfw_unresolved", "record_errors", "anomalies",
-           "delta_pages", "delta_entries", "delta_users", "new_users", "site_users")
+           "delta_pages", "delta_entries", "delta_users", "new_users", "site_users", "asked")
 """What a run counts as it goes, session after session (requests, retries and time: `add_session`)."""
 
 

@@ -152,3 +152,12 @@ def test_a_delta_on_an_emulated_day_says_what_it_cannot_see(db: str) -> None:
     code, out, err = invoke("--touched-by", "2", "--emulator-day", "1", "--json", "--database-url", db, *EMULATOR)
     assert code == 0, err
     assert json.loads(out)["users_done"] > 0
+
+
+def test_a_sample_larger_than_the_site_says_so(db: str) -> None:
+    small = ["--emulator", "--emulator-users", "50", "--emulator-seed", "3", "--rate", "0", "--database-url", db]
+    code, out, err = invoke("--sample", "30000", *small)
+    assert code == 0, err
+    assert "The site lists 50 users, fewer than the 30,000 asked for: all of them were crawled." in out
+    code, out, _ = invoke("--sample", "30", "--json", *small)
+    assert code == 0 and json.loads(out)["asked"] is None and json.loads(out)["users_done"] == 30
