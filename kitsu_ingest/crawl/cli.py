@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from kitsu_ingest.clikit import FiniteFloatRange, database_option, fail
-from kitsu_ingest.crawl.ledger import touched_users
+from kitsu_ingest.crawl.ledger import touched_users, utcnow
 from kitsu_ingest.crawl.plan import CrawlPlan
 from kitsu_ingest.crawl.progress import DEFAULT_REQUESTS_PER_USER, CrawlProgress
 from kitsu_ingest.crawl.run import run_crawl
@@ -40,16 +40,19 @@ def _user_ids(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 
 
 def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
-    """A date or ISO 8601 time -> naive UTC (a time in another zone is converted)."""
+    """A date or ISO 8601 time, not in the future -> naive UTC (a time in another zone is converted)."""
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+        since = parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or an ISO 8601 time") from None
     except OverflowError:
         raise click.BadParameter(f"{value!r} is out of range once converted to UTC") from None
+    if since > utcnow():
+        raise click.BadParameter(f"{value!r} is in the future (UTC): nothing can have changed since then")
+    return since
 
 
 @click.command("crawl")

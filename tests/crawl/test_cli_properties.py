@@ -65,4 +65,11 @@ def test_since_converts_any_offset_to_utc(moment: datetime) -> None:
             assert "out of range once converted to UTC" in str(exc)
             return
         raise AssertionError(f"{moment.isoformat()} was accepted") from None
+    if expected > datetime.now(UTC).replace(tzinfo=None):  # in the future: refused, in one line
+        try:
+            _since(CONTEXT, SINCE, moment.isoformat())
+        except click.BadParameter as exc:
+            assert "is in the future" in str(exc)
+            return
+        raise AssertionError(f"{moment.isoformat()} was accepted")
     assert _since(CONTEXT, SINCE, moment.isoformat()) == expected

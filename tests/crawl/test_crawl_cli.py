@@ -101,6 +101,8 @@ def test_ids_outside_the_id_type_are_refused_before_any_run_is_stored(db: str, i
     (["--since", "0001-01-01T00:00:00+01:00"], "out of range once converted to UTC"),
     (["--since", "9999-12-31T23:59:59-01:00"], "out of range once converted to UTC"),
     (["--since", "yesterday"], "is not a date"),
+    (["--since", "2999-01-01"], "is in the future (UTC): nothing can have changed since then"),
+    (["--all", "--since", "2999-01-01T00:00:00+14:00"], "is in the future"),
     (["--users", "1", "--rate", "inf"], "not a finite number"),
     (["--users", "1", "--rate", "nan"], "not a finite number"),
     (["--users", "1", "--timeout", "nan"], "not a finite number"),
