@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import socket
 import sys
 from collections.abc import Callable, Iterable
@@ -15,7 +16,7 @@ import orjson
 from kitsu_ingest.clikit import FiniteFloatRange
 from kitsu_ingest.emulator.app import EmulatorConfig, create_app
 from kitsu_ingest.emulator.days import MAX_DAY
-from kitsu_ingest.emulator.faults import FaultConfig, parse_latency
+from kitsu_ingest.emulator.faults import DroppedConnection, FaultConfig, parse_latency
 from kitsu_ingest.emulator.population import MAX_USERS
 from kitsu_ingest.emulator.truth import ground_truth
 from kitsu_ingest.errors import ConfigError
@@ -127,7 +128,16 @@ def emulator(ctx: click.Context, host: str, port: int, users: int, seed: int, da
         click.echo(f"Building the delta index of days 1..{day} (~20 s per million users and day)...", err=True)
         app.state.population.delta()
     click.echo(f"Kitsu emulator: http://{host}:{port}/api/edge ({users:,} users, seed {seed}{world})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=log_level in ("info", "debug"))
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=log_level in ("info", "debug"))
+    logging.getLogger("uvicorn.error").addFilter(_one_line_drops)  # after Config, which sets up logging
+    uvicorn.Server(config).run()
+
+
+def _one_line_drops(record: logging.LogRecord) -> bool:
+    """A connection dropped on purpose (--p-drop) is logged in one line, not with a traceback."""
+    if record.exc_info and isinstance(record.exc_info[1], DroppedConnection):
+        record.msg, record.args, record.exc_info, record.exc_text = "%s", (str(record.exc_info[1]),), None, None
+    return True
 
 
 def _check_port(host: str, port: int) -> None:

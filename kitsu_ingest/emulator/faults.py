@@ -21,7 +21,7 @@ import httpx
 
 from kitsu_ingest.errors import ConfigError
 
-__all__ = ["FaultConfig", "FaultMiddleware", "parse_latency"]
+__all__ = ["DroppedConnection", "FaultConfig", "FaultMiddleware", "parse_latency"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -75,6 +75,11 @@ class FaultConfig:
     def active(self) -> bool:
         return bool(self.latency_ms or self.rate_limit or self.p_5xx or self.p_403 or self.p_429 or self.p_hang
                     or self.p_malformed or self.p_drop)
+
+
+class DroppedConnection(httpx.RemoteProtocolError):
+    """The fault `p_drop`: the connection closed mid-body (what an in-process client sees as it
+    would see it over the network; a served emulator logs it in one line)."""
 
 
 def parse_latency(text: str | None) -> tuple[float, float] | None:
@@ -174,7 +179,9 @@ class FaultMiddleware:
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": start.get("status", 200), "headers": headers})
         await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+        query = scope.get("query_string", b"").decode("latin-1")
+        raise DroppedConnection(f"dropped the connection mid-body (fault p_drop): {scope['method']} {scope['path']}"
+                                + (f"?{query}" if query else ""))
 
 
 def _choose(u: float, options: tuple[tuple[str, float], ...]) -> str | None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
 import time
 
 import httpx
@@ -88,3 +91,29 @@ def test_bad_fault_settings() -> None:
         parse_latency("2100-300")
     with pytest.raises(ConfigError):
         FaultConfig(p_5xx=0.7, p_403=0.5)
+
+
+def test_a_served_emulator_logs_a_dropped_connection_in_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    served = subprocess.Popen([sys.executable, "-m", "kitsu_ingest.cli", "emulator", "--port", str(port), "--users",
+                               "50", "--p-drop", "1"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and served.poll() is None, "the emulator did not start"
+                time.sleep(0.1)
+        for offset in range(3):
+            with pytest.raises(httpx.RemoteProtocolError):
+                httpx.get(f"http://127.0.0.1:{port}/api/edge/users?page%5Boffset%5D={offset}", timeout=5)
+    finally:
+        served.terminate()
+        _, err = served.communicate(timeout=30)
+    dropped = [line for line in err.splitlines() if "dropped the connection mid-body" in line]
+    assert "Traceback" not in err and len(dropped) == 3, err  # was a traceback of ~18 lines each
+    assert dropped[0].endswith("GET /api/edge/users?page%5Boffset%5D=0")
