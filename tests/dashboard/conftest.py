@@ -17,6 +17,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 
 from kitsu_ingest.crawl.ledger import utcnow
+from kitsu_ingest.crawl.lock import try_lock
 from kitsu_ingest.store import make_engine
 from kitsu_ingest.store.migrate import upgrade
 from kitsu_ingest.store.models import Anime, CrawlError, CrawlRun, CrawlUser, User, table
@@ -108,7 +109,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     upsert(engine, table(Anime), [{"id": NON_ASCII_ID, "canonical_title": NON_ASCII_TITLE, "slug": "umi",
                                    "subtype": "TV", "popularity_rank": 6, "nsfw": False, "fetched_at": NOW}])
     _crawl_runs(engine)
+    crawl = try_lock(engine)  # run 2 is in progress: a live crawl holds the store's crawl lock
+    assert crawl is not None
     _segment(engine, root / "segments")
     card = _train(engine, root / "models")
-    yield Site(url, engine, root / "models", root / "segments", card.version, card)
+    try:
+        yield Site(url, engine, root / "models", root / "segments", card.version, card)
+    finally:
+        crawl.release()
     engine.dispose()
