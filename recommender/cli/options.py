@@ -70,7 +70,8 @@ def data_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--status-col", default=None, help="Column of statuses, mapped by weights."),
         click.option("--time-col", default=None, help="Column of times (temporal split)."),
         click.option("--weights", "weights_file", type=click.Path(path_type=Path), default=None,
-                     help="TOML file of status/favourite weights."),
+                     help="TOML file of event weights: [weights] completed = 6 ... favorite = 5 "
+                          "(see recommend train --help)."),
         click.option("--min-user-items", type=click.IntRange(1), default=1, show_default=True),
         click.option("--min-item-users", type=click.IntRange(1), default=1, show_default=True),
         click.option("--model-dir", type=click.Path(path_type=Path), default=None, help=_MODEL_DIR_HELP),
