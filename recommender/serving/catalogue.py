@@ -10,6 +10,7 @@ Both answer the same four questions (`Catalogue`); `StoreReader` is the store's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -47,10 +48,15 @@ class HistoryCatalogue:
         self.users = IdIndex(user_ids)
         self.items = IdIndex(item_ids)
         self.item_ids = item_ids
-        self.counts = np.diff(history.matrix.tocsc().indptr)
         self._ids = [_plain(i) for i in item_ids.tolist()]
         at = {str(key): column for column, key in enumerate(self._ids)}
         self.names = [(at[key], name) for key, name in history.titles.items() if key in at]
+
+    @functools.cached_property
+    def counts(self) -> np.ndarray:
+        """Training users per item (for popularity and title search only: a transpose of the whole
+        history, not paid by a model that is only asked for users)."""
+        return np.diff(self.history.matrix.tocsc().indptr)
 
     def user_events(self, user_id: Any) -> UserEvents:
         """The user's training items with their strengths (no statuses: a file has none)."""

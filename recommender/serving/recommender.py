@@ -190,23 +190,20 @@ class Recommender:
     def user_key(self, user: int | str) -> int | str:
         """The user `user` names, as the model's user ids are typed: a Kitsu id (1 to 2**63 - 1)
         for a store's model, a file's key otherwise; BadRequest if it cannot be one."""
-        if self.saved.from_file:
-            key = parse_key(user, self.users.numeric)
-        else:
-            key = user if isinstance(user, int) and 1 <= user <= MAX_ID else parse_id(str(user))
-        if key is None:
-            kind = "a Kitsu user id such as 70211" if not self.saved.from_file else "an integer user key of the file"
-            raise BadRequest(f"{shown(user)} is not a user id: give {kind}")
-        return key
+        return self._key(user, self.users.numeric, "user", "a Kitsu user id such as 70211")
 
     def item_key(self, item: int | str) -> int | str:
-        """The item `item` names by id (not by title): a Kitsu anime id for a store's model, a
-        file's key otherwise; BadRequest if it cannot be one."""
-        key = parse_key(item, self.items.numeric) if self.saved.from_file else \
-            item if isinstance(item, int) and 1 <= item <= MAX_ID else parse_id(str(item))
+        """The item `item` names by id (not by title), typed as `user_key` types users."""
+        return self._key(item, self.items.numeric, "anime", "a Kitsu anime id such as 1")
+
+    def _key(self, value: int | str, numeric: bool, what: str, example: str) -> int | str:
+        if self.saved.from_file:
+            key = parse_key(value, numeric)
+        else:
+            key = value if isinstance(value, int) and 1 <= value <= MAX_ID else parse_id(str(value))
         if key is None:
-            kind = "a Kitsu anime id such as 1" if not self.saved.from_file else "an item key of the file"
-            raise BadRequest(f"{shown(item)} is not an anime id: give {kind}")
+            kind = example if not self.saved.from_file else f"{'an integer' if numeric else 'a'} {what} key of the file"
+            raise BadRequest(f"{shown(value)} is not a{'n' if what == 'anime' else ''} {what} id: give {kind}")
         return key
 
     def user(self, user: int | str, n: int = 10, *, include_planned: bool = False,
@@ -261,9 +258,7 @@ class Recommender:
         keep = columns >= 0
         row = csr_matrix((strengths[keep], (np.zeros(int(keep.sum()), np.int64), columns[keep])),
                          shape=(1, len(self.saved.item_ids)), dtype=np.float32)
-        row.sum_duplicates()
-        row.data[row.data < 0] = 0
-        row.eliminate_zeros()
+        row.sum_duplicates()  # pairs summing to zero or less are left out by apply_confidence
         # BM25 needs every user's row; one user folded in gets the transform alone.
         return apply_confidence(row, self.card.params.get("transform", "linear"), False)
 
